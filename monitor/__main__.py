@@ -1,0 +1,7 @@
+"""Allow ``python -m monitor``."""
+
+from __future__ import annotations
+
+from monitor.cli import main
+
+main()

@@ -1,0 +1,379 @@
+"""Loading and validating ``monitor.yaml``.
+
+Precedence, implemented once in ``load_config``: built-in defaults < the file <
+environment (``MONITOR_DATABASE_URL``) < explicit overrides from CLI flags. Every error
+is collected with its ``file:line:col`` so ``monitor check`` can report all of them.
+Rule files are loaded by ``monitor.rules``; this module only knows where they are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.errors import ConfigError
+from monitor.yamlfile import Node, expand_env, load_yaml
+
+SOURCE_KINDS = ("feed", "sitemap", "listing")
+DEFAULT_USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
+DEFAULT_SCHEDULE_SECONDS = 15 * 60
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigErrors(ConfigError):
+    """Several configuration errors found in one pass; ``errors`` lists each one."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a source is crawled: every ``every`` seconds, or on a five-field ``cron``."""
+
+    every: int | None = DEFAULT_SCHEDULE_SECONDS
+    cron: str | None = None
+    jitter: int = 30
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("a schedule needs exactly one of 'every' and 'cron'")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One outlet entry point: a feed, a (news) sitemap or a section listing page."""
+
+    name: str
+    kind: str
+    url: str
+    follow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    schedule: Schedule = field(default_factory=Schedule)
+    selectors: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"unknown source kind {self.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything ``monitor`` needs, resolved and validated. Built once by the CLI."""
+
+    path: Path | None
+    database_url: str
+    sources: tuple[Source, ...] = ()
+    channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    rule_paths: tuple[Path, ...] = ()
+    user_agent: str = DEFAULT_USER_AGENT
+    timezone: str = "UTC"
+    dispatch_every: int = 60
+    max_attempts: int = 5
+
+    def source(self, name: str) -> Source:
+        """The source called ``name``; ``ConfigError`` with suggestions if there is none."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        names = [source.name for source in self.sources]
+        raise ConfigError(f"no source named {name!r}{_suggest(name, names)}")
+
+
+def default_database_url(base_dir: Path) -> str:
+    """The SQLite file used when nothing else is configured: ``monitor.db`` beside the config."""
+    return f"sqlite:///{(base_dir / 'monitor.db').resolve()}"
+
+
+def load_config(
+    path: Path | str,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read ``path`` into a ``Config``; raise ``ConfigErrors`` listing every problem."""
+    import os
+
+    env = dict(os.environ if environ is None else environ)
+    path = Path(path)
+    reader = _Reader(env)
+    try:
+        root = load_yaml(path)
+    except ConfigError as error:
+        raise ConfigErrors([error]) from None
+    config = reader.config(root, path)
+    if reader.errors:
+        raise ConfigErrors(reader.errors)
+    assert config is not None
+    changes: dict[str, Any] = {}
+    if env.get("MONITOR_DATABASE_URL"):
+        changes["database_url"] = env["MONITOR_DATABASE_URL"]
+    changes.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    if changes:
+        from dataclasses import replace
+
+        config = replace(config, **changes)
+    return config
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds in ``"90"``, ``"15m"``, ``"2h"`` or ``"1d"``; ``ValueError`` otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text <= 0:
+            raise ValueError("a duration must be positive")
+        return text
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d")
+    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Reader:
+    """Walks the YAML node tree, collecting every error instead of stopping at the first."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        self.environ = environ
+        self.errors: list[ConfigError] = []
+
+    def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, Node] | None:
+        if not isinstance(node.value, dict):
+            self.errors.append(node.error(f"{what} must be a mapping"))
+            return None
+        result: dict[str, Node] = {}
+        for key, (key_node, value_node) in node.value.items():
+            if key not in keys:
+                self.errors.append(
+                    key_node.error(f"unknown key {key!r} in {what}{_suggest(str(key), list(keys))}")
+                )
+                continue
+            result[key] = value_node
+        return result
+
+    def text(self, node: Node, what: str, env: bool = False) -> str | None:
+        if not isinstance(node.value, str) or not node.value.strip():
+            self.errors.append(node.error(f"{what} must be a non-empty string"))
+            return None
+        if not env:
+            return node.value
+        try:
+            return expand_env(node.value, node, self.environ)
+        except ConfigError as error:
+            self.errors.append(error)
+            return None
+
+    def texts(self, node: Node, what: str, env: bool = False) -> tuple[str, ...]:
+        items = node.value if isinstance(node.value, list) else [node]
+        values = (self.text(item, what, env) for item in items)
+        return tuple(value for value in values if value is not None)
+
+    def convert(self, node: Node, convert: Callable[[Any], Any], what: str) -> Any:
+        try:
+            return convert(node.value)
+        except (TypeError, ValueError) as exc:
+            self.errors.append(node.error(f"{what}: {exc}"))
+            return None
+
+    def config(self, root: Node, path: Path) -> Config | None:
+        if root.value is None:
+            fields: dict[str, Node] | None = {}
+        else:
+            keys = (
+                "database",
+                "user_agent",
+                "timezone",
+                "rules",
+                "sources",
+                "channels",
+                "dispatch",
+            )
+            fields = self.mapping(root, "monitor.yaml", keys)
+        if fields is None:
+            return None
+        base = path.parent
+        database = default_database_url(base)
+        if "database" in fields and (url := self.text(fields["database"], "database", env=True)):
+            database = _resolve_sqlite(url, base)
+        sources = self.sources(fields["sources"]) if "sources" in fields else ()
+        channels = self.channels(fields["channels"]) if "channels" in fields else {}
+        rule_nodes = fields.get("rules")
+        rules = self.texts(rule_nodes, "rules path") if rule_nodes else ("rules",)
+        timezone = "UTC"
+        if "timezone" in fields and (tz := self.text(fields["timezone"], "timezone")):
+            timezone = self.convert(fields["timezone"], _check_zone, "timezone") or "UTC"
+            del tz
+        user_agent = DEFAULT_USER_AGENT
+        if "user_agent" in fields:
+            user_agent = self.text(fields["user_agent"], "user_agent") or DEFAULT_USER_AGENT
+        dispatch_every, max_attempts = 60, 5
+        if "dispatch" in fields and (
+            dispatch := self.mapping(fields["dispatch"], "dispatch", ("every", "max_attempts"))
+        ):
+            if "every" in dispatch:
+                dispatch_every = self.convert(dispatch["every"], parse_duration, "every") or 60
+            if "max_attempts" in dispatch:
+                max_attempts = self.convert(dispatch["max_attempts"], _positive_int, "max_attempts") or 5
+        return Config(
+            path=path,
+            database_url=database,
+            sources=sources,
+            channels=channels,
+            rule_paths=tuple((base / rule).resolve() for rule in rules),
+            user_agent=user_agent,
+            timezone=timezone,
+            dispatch_every=dispatch_every,
+            max_attempts=max_attempts,
+        )
+
+    def sources(self, node: Node) -> tuple[Source, ...]:
+        if not isinstance(node.value, list):
+            self.errors.append(node.error("sources must be a list"))
+            return ()
+        result: list[Source] = []
+        seen: set[str] = set()
+        for item in node.value:
+            source = self.source(item)
+            if source is None:
+                continue
+            if source.name in seen:
+                self.errors.append(item.error(f"duplicate source name {source.name!r}"))
+                continue
+            seen.add(source.name)
+            result.append(source)
+        return tuple(result)
+
+    def source(self, node: Node) -> Source | None:
+        keys = ("name", "kind", "url", "follow", "deny", "schedule", "selectors")
+        fields = self.mapping(node, "source", keys)
+        if fields is None:
+            return None
+        missing = [key for key in ("name", "kind", "url") if key not in fields]
+        if missing:
+            self.errors.append(node.error(f"source needs {', '.join(repr(key) for key in missing)}"))
+            return None
+        name = self.text(fields["name"], "source name")
+        if name is not None and not _NAME.match(name):
+            self.errors.append(fields["name"].error(f"source name {name!r} must be lowercase-kebab"))
+            name = None
+        kind = self.text(fields["kind"], "source kind")
+        if kind is not None and kind not in SOURCE_KINDS:
+            hint = _suggest(kind, list(SOURCE_KINDS))
+            self.errors.append(
+                fields["kind"].error(f"unknown source kind {kind!r}{hint}; use feed, sitemap or listing")
+            )
+            kind = None
+        url = self.text(fields["url"], "source url", env=True)
+        if url is not None and not re.match(r"^https?://", url):
+            self.errors.append(
+                fields["url"].error(f"source url must start with http:// or https://, got {url!r}")
+            )
+            url = None
+        follow = self.patterns(fields.get("follow"))
+        deny = self.patterns(fields.get("deny"))
+        schedule = self.schedule(fields["schedule"]) if "schedule" in fields else Schedule()
+        selectors: dict[str, str] = {}
+        if "selectors" in fields and (
+            sel := self.mapping(
+                fields["selectors"], "selectors", ("title", "body", "authors", "published_at")
+            )
+        ):
+            selectors = {key: text for key, value in sel.items() if (text := self.text(value, key))}
+        if name is None or kind is None or url is None or schedule is None:
+            return None
+        return Source(name, kind, url, follow, deny, schedule, selectors)
+
+    def patterns(self, node: Node | None) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        patterns = self.texts(node, "link pattern")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.errors.append(node.error(f"bad regular expression {pattern!r}: {exc}"))
+        return patterns
+
+    def schedule(self, node: Node) -> Schedule | None:
+        fields = self.mapping(node, "schedule", ("every", "cron", "jitter"))
+        if fields is None:
+            return None
+        every = self.convert(fields["every"], parse_duration, "every") if "every" in fields else None
+        cron = self.text(fields["cron"], "cron") if "cron" in fields else None
+        if cron is not None and self.convert(fields["cron"], _check_cron, "cron") is None:
+            cron = None
+        jitter = 30
+        if "jitter" in fields:
+            jitter = self.convert(fields["jitter"], _duration_or_zero, "jitter")
+        if ("every" in fields) == ("cron" in fields):
+            self.errors.append(node.error("schedule needs exactly one of 'every' and 'cron'"))
+            return None
+        if (every is None and cron is None) or jitter is None:
+            return None
+        return Schedule(every=every, cron=cron, jitter=jitter)
+
+    def channels(self, node: Node) -> dict[str, tuple[str, ...]]:
+        if not isinstance(node.value, dict):
+            self.errors.append(node.error("channels must map a tag to apprise URLs"))
+            return {}
+        result: dict[str, tuple[str, ...]] = {}
+        for tag, (key_node, value) in node.value.items():
+            if not isinstance(tag, str) or not _NAME.match(tag):
+                self.errors.append(key_node.error(f"channel tag {tag!r} must be lowercase-kebab"))
+                continue
+            urls = self.texts(value, f"channel {tag!r} URL", env=True)
+            for url in urls:
+                if "://" not in url:
+                    # Say which entry is wrong without echoing it: it may hold a secret.
+                    self.errors.append(value.error(f"channel {tag!r}: not an apprise URL (no '://')"))
+            result[tag] = urls
+        return result
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    """Make a relative ``sqlite:///file.db`` relative to the config file, not the cwd."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str((base / url[len(prefix) :]).resolve())
+    return url
+
+
+def _check_zone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return str(value)
+
+
+def _check_cron(value: Any) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    CronTrigger.from_crontab(str(value))
+    return str(value)
+
+
+def _positive_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"must be a positive whole number, got {value!r}")
+    return value
+
+
+def _duration_or_zero(value: Any) -> int:
+    return 0 if value in (0, "0") else parse_duration(value)
