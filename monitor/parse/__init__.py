@@ -1,0 +1,20 @@
+"""HTML to ``Article``: structured data first, per-source selectors, a general extractor last.
+
+Which library does what:
+
+- ``decode``: charset sniffing with the standard codecs and charset-normalizer.
+- lxml builds the tree once (``page.build_tree``); everything else reads that tree.
+- ``structured``: JSON-LD (``json``), OpenGraph, Twitter, Dublin Core and meta tags (lxml).
+- ``body``: the main text, from trafilatura.
+- ``dates``: ISO 8601, RFC 2822 and free-form dates (python-dateutil); htmldate as the last
+  resort that searches the URL and the text.
+- ``authors``: byline cleaning with regular expressions.
+- ``fields``: choosing one title, language and canonical URL among the candidates
+  (``monitor.urls.canonical_url``, courlan + w3lib, drops tracking parameters).
+"""
+
+from __future__ import annotations
+
+from monitor.parse.page import parse_file, parse_html
+
+__all__ = ["parse_file", "parse_html"]
