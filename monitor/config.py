@@ -214,7 +214,7 @@ class _Reader:
         sources = self.sources(fields["sources"]) if "sources" in fields else ()
         channels = self.channels(fields["channels"]) if "channels" in fields else {}
         rule_nodes = fields.get("rules")
-        rules = self.texts(rule_nodes, "rules path") if rule_nodes else ("rules",)
+        rules = self.texts(rule_nodes, "rules path", env=True) if rule_nodes else ("rules",)
         timezone = "UTC"
         if "timezone" in fields and (tz := self.text(fields["timezone"], "timezone")):
             timezone = self.convert(fields["timezone"], _check_zone, "timezone") or "UTC"

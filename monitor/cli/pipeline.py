@@ -1,0 +1,201 @@
+"""Commands that run the pipeline: ``demo``, ``crawl``, ``run``, ``alerts``."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.config import Config
+from monitor.crawl import CrawlResult, crawl_sources
+from monitor.errors import MonitorError
+from monitor.notify import Dispatcher, DispatchReport
+from monitor.store import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
+
+
+def register(main: click.Group) -> None:
+    """Attach this module's commands to the top-level group."""
+    main.add_command(demo)
+    main.add_command(crawl)
+    main.add_command(run)
+    main.add_command(alerts)
+
+
+def _print_crawl(result: CrawlResult) -> None:
+    state = "ok" if result.ok else f"FAILED: {result.error}"
+    click.echo(
+        f"  {result.source}: {result.pages} pages fetched, {result.stored} new articles "
+        f"({result.seconds:.1f} s) {state}"
+    )
+
+
+def _dispatch(config: Config, database: Database) -> DispatchReport:
+    dispatcher = Dispatcher(
+        database, config.channels, max_attempts=config.max_attempts, timezone=config.timezone
+    )
+    return dispatcher.dispatch_due()
+
+
+@click.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/demo"),
+    show_default=True,
+    help="Where the demo writes its monitor.yaml, SQLite database and mbox.",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=Path("rules"),
+    show_default=True,
+    help="The watch rules to run.",
+)
+@click.option("--port", type=int, default=8642, show_default=True, help="Port of the demo site (0: any).")
+@click.option("--fresh", is_flag=True, help="Delete the demo database first, so alerts are sent again.")
+def demo(workdir: Path, rules_path: Path, port: int, fresh: bool) -> None:
+    """Run the whole pipeline on a bundled demo news site on 127.0.0.1.
+
+    Serves two fake automotive outlets (RSS feed, news sitemap, section page, a dozen
+    articles), crawls them with the real Scrapy spider, stores them in SQLite, matches
+    rules/, and sends alerts to the console and to a local SMTP sink. Run it twice: the
+    second run sends nothing new.
+    """
+    from monitor.demo.runner import run_demo
+
+    started = time.monotonic()
+    report = run_demo(workdir, rules_path, port=port, fresh=fresh, progress=lambda line: click.echo(line))
+    before, after = report.before, report.after
+    assert before is not None
+    assert after is not None
+    click.echo()
+    click.echo("Demo report")
+    click.echo(f"  pages fetched:   {sum(result.pages for result in report.crawls)}")
+    click.echo(f"  articles stored: {after.articles - before.articles} new ({after.articles} in all)")
+    click.echo(f"  stories:         {after.stories} ({after.articles} articles)")
+    click.echo(f"  matches:         {after.matches - before.matches} new")
+    click.echo(f"  alerts sent:     {report.dispatch.sent} (failed {report.dispatch.failed})")
+    click.echo(f"  emails received by the SMTP sink: {len(report.emails)}")
+    for message in report.emails:
+        click.echo(f"    Subject: {message['Subject']}")
+    if not report.dispatch.sent:
+        click.echo("  nothing new to alert (run with --fresh to start over)")
+    click.echo(f"  config: {report.config_path}")
+    click.echo(f"  took {time.monotonic() - started:.1f} s")
+    if any(not result.ok for result in report.crawls) or report.dispatch.failed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option("--no-dispatch", is_flag=True, help="Store and match only; leave alerts queued.")
+@click.option("--parallel", type=click.IntRange(1, 16), default=2, show_default=True, help="Crawls at once.")
+@click.pass_obj
+def crawl(state: Any, sources: tuple[str, ...], no_dispatch: bool, parallel: int) -> None:
+    """Crawl SOURCES now (default: every source in monitor.yaml), then send the alerts.
+
+    \b
+    Example:
+      $ monitor crawl autoguide-feed
+      crawling 1 source(s)
+        autoguide-feed: 9 pages fetched, 9 new articles (2.3 s) ok
+      alerts: 1 sent, 0 retrying, 0 failed
+    """
+    config = state.config()
+    try:
+        chosen = [config.source(name) for name in sources] if sources else list(config.sources)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not chosen:
+        raise click.ClickException(f"{config.path}: no sources configured")
+    click.echo(f"crawling {len(chosen)} source(s)")
+    log_level = "INFO" if state.verbose else "WARNING"
+    results = crawl_sources(config, chosen, parallel=parallel, log_level=log_level, on_done=_print_crawl)
+    if not no_dispatch:
+        database = Database(config.database_url)
+        try:
+            report = _dispatch(config, database)
+        finally:
+            database.close()
+        click.echo(f"alerts: {report.sent} sent, {report.retrying} retrying, {report.failed} failed")
+    if any(not result.ok for result in results):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.pass_obj
+def run(state: Any) -> None:
+    """Run the scheduler: crawl every source on its schedule and send alerts, until stopped.
+
+    Jobs are stored in the database, so a restart resumes the schedule. Ctrl-C or SIGTERM
+    stops cleanly (running crawls are asked to finish, then stopped).
+    """
+    from monitor.schedule import run_forever
+
+    config = state.config()
+    if not config.sources:
+        raise click.ClickException(f"{config.path}: no sources configured")
+
+    def started(scheduler: Any) -> None:
+        click.echo(
+            f"monitor run: {len(config.sources)} source(s), database {config.database_url.split('@')[-1]}"
+        )
+        for job in sorted(scheduler.get_jobs(), key=lambda job: job.next_run_time):
+            click.echo(f"  {job.name}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
+        click.echo("press Ctrl-C to stop")
+
+    run_forever(config, on_start=started)
+    click.echo("stopped")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(ALERT_STATUSES), help="Only alerts in this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.pass_context
+def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
+    """List recent alerts with their status (newest first).
+
+    \b
+    Example:
+      $ monitor alerts --status failed
+      #12  failed   2026-11-26 09:14  daimler-renault-alliance -> alerts  Daimler, Renault ...
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    config = ctx.obj.config()
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            rows = recent_alerts(session, limit=limit, status=status)
+            for row in rows:
+                when = f"{row.created_at:%Y-%m-%d %H:%M}"
+                click.echo(
+                    f"#{row.id:<4} {row.status:8} {when}  {row.rule} -> {row.channel}  "
+                    f"{row.article.title[:70]}  (attempts {row.attempts})"
+                )
+                if row.last_error and row.status != "sent":
+                    click.echo(f"       last error: {row.last_error}")
+            if not rows:
+                click.echo("no alerts" + (f" with status {status}" if status else ""))
+    finally:
+        database.close()
+
+
+@alerts.command("retry")
+@click.pass_obj
+def alerts_retry(state: Any) -> None:
+    """Queue every failed alert again and try to send it now."""
+    config = state.config()
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            count = retry_failed_alerts(session, datetime.now(UTC))
+        click.echo(f"{count} failed alert(s) queued again")
+        report = _dispatch(config, database)
+        click.echo(f"alerts: {report.sent} sent, {report.retrying} retrying, {report.failed} failed")
+    finally:
+        database.close()

@@ -1,0 +1,104 @@
+"""``monitor demo``: the real pipeline on the bundled demo site, start to finish.
+
+It serves ``monitor/demo/site`` on 127.0.0.1, starts an SMTP sink, writes a concrete
+monitor.yaml from ``config.yaml`` into the work folder, crawls every demo source with the
+real Scrapy spider in child processes, and dispatches the alerts through apprise to the
+console and the sink. The database stays in the work folder, so a second run shows that
+nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from monitor.config import Config, load_config
+from monitor.crawl import CrawlResult, crawl_sources
+from monitor.demo.server import SiteServer, site_root
+from monitor.notify import Dispatcher, DispatchReport
+from monitor.smtpsink import SmtpSink
+from monitor.store import Counts, Database, counts
+from monitor.yamlfile import Node, expand_env
+
+DEFAULT_PORT = 8642  # fixed, so the article URLs (and so the database) are the same run to run
+TEMPLATE = Path(__file__).with_name("config.yaml")
+
+
+@dataclass(slots=True)
+class DemoReport:
+    """What a demo run did, for the CLI to print."""
+
+    site_url: str
+    config_path: Path
+    crawls: list[CrawlResult] = field(default_factory=list)
+    dispatch: DispatchReport = field(default_factory=DispatchReport)
+    before: Counts | None = None
+    after: Counts | None = None
+    emails: list[EmailMessage] = field(default_factory=list)
+
+
+def write_demo_config(workdir: Path, site_url: str, smtp_port: int, rules: Path) -> Path:
+    """Fill the template's ``${...}`` values and write ``monitor.yaml`` into ``workdir``."""
+    values = {
+        "MONITOR_DEMO_URL": site_url,
+        "MONITOR_DEMO_SMTP_PORT": str(smtp_port),
+        "MONITOR_DEMO_RULES": str(rules.resolve()),
+    }
+    text = expand_env(TEMPLATE.read_text(encoding="utf-8"), Node(None, str(TEMPLATE), 1, 1), values)
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "monitor.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_demo(
+    workdir: Path,
+    rules: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    fresh: bool = False,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> DemoReport:
+    """Run the whole pipeline once on the demo site; see the module docstring."""
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            (workdir / f"monitor.db{suffix}").unlink(missing_ok=True)
+    with SiteServer(site_root(), port=_free_or_any(port)) as site, SmtpSink() as sink:
+        progress(f"demo site on {site.url}, SMTP sink on 127.0.0.1:{sink.port}")
+        config_path = write_demo_config(workdir, site.url, sink.port, rules)
+        config: Config = load_config(config_path, environ={})
+        report = DemoReport(site_url=site.url, config_path=config_path)
+        database = Database(config.database_url)
+        try:
+            with database.transaction() as session:
+                report.before = counts(session)
+
+            def done(result: CrawlResult) -> None:
+                state = "ok" if result.ok else f"FAILED: {result.error}"
+                progress(
+                    f"crawled {result.source}: {result.pages} pages, {result.stored} new articles "
+                    f"({result.seconds:.1f} s) {state}"
+                )
+
+            report.crawls = crawl_sources(config, config.sources, on_done=done)
+            dispatcher = Dispatcher(database, config.channels, max_attempts=config.max_attempts)
+            report.dispatch = dispatcher.dispatch_due()
+            with database.transaction() as session:
+                report.after = counts(session)
+        finally:
+            database.close()
+        report.emails = list(sink.messages)
+    return report
+
+
+def _free_or_any(port: int) -> int:
+    """``port`` when it is free on 127.0.0.1, else 0 (any free port)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port

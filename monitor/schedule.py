@@ -1,0 +1,137 @@
+"""``monitor run``: APScheduler 3.x jobs for crawls and the alert dispatcher.
+
+APScheduler keeps its jobs in the same database (its SQLAlchemy job store), so a restart
+resumes the schedule. It pickles each job's function reference and arguments: the jobs
+below are module-level functions taking only plain strings, and their names must stay
+stable (a job that cannot be unpickled is deleted by the job store). ``coalesce`` merges
+a backlog into one run, ``max_instances=1`` forbids overlapping crawls of one source, and
+``misfire_grace_time`` is raised from APScheduler's 1 s default so a crawl missed while
+the process was busy or down still runs.
+
+The job store must not be shared by two running schedulers (APScheduler's FAQ); run one
+``monitor run`` per database.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config, Source, load_config
+from monitor.crawl import crawl_source, stop_children
+from monitor.notify import Dispatcher
+from monitor.store import Database
+
+log = logging.getLogger(__name__)
+JOB_PREFIX = "crawl:"
+DISPATCH_JOB = "dispatch"
+
+
+def run_crawl_job(config_path: str, source_name: str) -> None:
+    """Scheduled job: crawl one source, then send what it matched (stable name: pickled)."""
+    config = load_config(config_path)
+    result = crawl_source(config, config.source(source_name))
+    if not result.ok:
+        log.warning("crawl of %s failed: %s", source_name, result.error)
+    run_dispatch_job(config_path)
+
+
+def run_dispatch_job(config_path: str) -> None:
+    """Scheduled job: send every due alert (stable name: pickled)."""
+    config = load_config(config_path)
+    database = Database(config.database_url)
+    try:
+        Dispatcher(
+            database, config.channels, max_attempts=config.max_attempts, timezone=config.timezone
+        ).dispatch_due()
+    finally:
+        database.close()
+
+
+def _trigger(source: Source) -> IntervalTrigger | CronTrigger:
+    schedule = source.schedule
+    if schedule.cron is not None:
+        return CronTrigger.from_crontab(schedule.cron, timezone="UTC")
+    return IntervalTrigger(seconds=schedule.every or 900, jitter=schedule.jitter or None, timezone="UTC")
+
+
+def build_scheduler(config: Config) -> BackgroundScheduler:
+    """A scheduler with one crawl job per source and the dispatcher, stored in the database."""
+    if config.path is None:
+        raise ValueError("the scheduler needs a Config loaded from a file")
+    url = config.database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone="UTC",
+    )
+    return scheduler
+
+
+def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
+    """Make the stored jobs equal to monitor.yaml: add or update each, drop removed sources."""
+    path = str(config.path)
+    wanted = set()
+    for source in config.sources:
+        job_id = JOB_PREFIX + source.name
+        wanted.add(job_id)
+        interval = source.schedule.every or 3600
+        scheduler.add_job(
+            run_crawl_job,
+            trigger=_trigger(source),
+            args=[path, source.name],
+            id=job_id,
+            name=f"crawl {source.name}",
+            replace_existing=True,
+            misfire_grace_time=max(60, interval // 2),
+        )
+    scheduler.add_job(
+        run_dispatch_job,
+        trigger=IntervalTrigger(seconds=config.dispatch_every, timezone="UTC"),
+        args=[path],
+        id=DISPATCH_JOB,
+        name="dispatch alerts",
+        replace_existing=True,
+        misfire_grace_time=config.dispatch_every,
+    )
+    for job in scheduler.get_jobs():
+        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+            job.remove()
+
+
+def run_forever(config: Config, on_start: Callable[[BackgroundScheduler], None] | None = None) -> None:
+    """Run the scheduler until SIGINT or SIGTERM, then stop jobs and crawl children cleanly."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler = build_scheduler(config)
+    try:
+        scheduler.start(paused=True)
+        sync_jobs(scheduler, config)
+        scheduler.resume()
+        if on_start is not None:
+            on_start(scheduler)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        stop_children()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,318 @@
+"""Storage: engine set-up and every query the pipeline runs, on SQLite or PostgreSQL.
+
+SQLAlchemy 2 does the work. SQLite gets WAL mode, a busy timeout and ``BEGIN IMMEDIATE``
+for every transaction, because a transaction that reads and then writes would otherwise
+fail with "database is locked" instead of waiting. Inserts use ``ON CONFLICT DO NOTHING``
+so that the database's unique constraints, not Python checks, decide what is a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+from monitor.article import Article
+from monitor.errors import StorageError
+from monitor.models import AlertRow, ArticleRow, Base, CrawlRun, MatchRow, Story, StoryBand
+from monitor.stories import SIMILARITY_THRESHOLD, Signature
+
+MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
+ALERT_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class Database:
+    """An engine and its session factory; ``transaction()`` is the unit of work."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            try:
+                Base.metadata.create_all(self.engine)
+            except OperationalError as exc:
+                raise StorageError(f"cannot open database {_safe_url(url)}: {exc.orig}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # unparsable: say nothing of its content
+        return "<unparsable database URL>"
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    """A dialect-specific INSERT that supports ``on_conflict_do_nothing``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(model)
+    if name == "sqlite":
+        return sqlite.insert(model)
+    raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")
+
+
+def known_urls(session: Session, canonical_urls: Iterable[str]) -> set[str]:
+    """The subset of ``canonical_urls`` already stored."""
+    wanted = list(set(canonical_urls))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.scalars(select(ArticleRow.canonical_url).where(ArticleRow.canonical_url.in_(chunk)))
+        )
+    return found
+
+
+def save_article(session: Session, article: Article, now: datetime) -> ArticleRow | None:
+    """Store ``article`` and place it in a story; ``None`` if its canonical URL is known."""
+    exists = select(ArticleRow.id).where(ArticleRow.canonical_url == article.canonical_url)
+    if session.scalar(exists) is not None:
+        return None
+    story = _story_for(session, article, now)
+    values = {
+        "canonical_url": article.canonical_url,
+        "url": article.url,
+        "source": article.source,
+        "title": article.title,
+        "body": article.body,
+        "authors": list(article.authors),
+        "published_at": article.published_at,
+        "modified_at": article.modified_at,
+        "language": article.language,
+        "description": article.description,
+        "section": article.section,
+        "site_name": article.site_name,
+        "fetched_at": now,
+        "story_id": story.id,
+    }
+    statement = (
+        _insert(session, ArticleRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["canonical_url"])
+        .returning(ArticleRow.id)
+    )
+    article_id = session.scalar(statement)
+    if article_id is None:  # another process stored it between our check and insert
+        return None
+    return session.get_one(ArticleRow, article_id)
+
+
+def _story_for(session: Session, article: Article, now: datetime) -> Story:
+    signature = Signature.of_text(f"{article.title}\n{article.body}")
+    keys = signature.band_keys()
+    if len(article.body.split()) >= MIN_WORDS_FOR_CLUSTERING:
+        candidates = session.scalars(
+            select(Story)
+            .join(StoryBand, StoryBand.story_id == Story.id)
+            .where(StoryBand.band_key.in_(keys))
+            .distinct()
+        ).all()
+        scored = [(signature.similarity(Signature(story.signature)), story.id, story) for story in candidates]
+        scored = [item for item in scored if item[0] >= SIMILARITY_THRESHOLD]
+        if scored:
+            return max(scored, key=lambda item: (item[0], -item[1]))[2]
+    story = Story(title=article.title, signature=signature.values, created_at=now)
+    session.add(story)
+    session.flush()
+    if len(article.body.split()) >= MIN_WORDS_FOR_CLUSTERING:
+        session.execute(
+            _insert(session, StoryBand).on_conflict_do_nothing(),
+            [{"band_key": key, "story_id": story.id} for key in set(keys)],
+        )
+    return story
+
+
+def save_match(
+    session: Session,
+    article: ArticleRow,
+    rule: str,
+    terms: Sequence[str],
+    snippet: str,
+    channels: Sequence[str],
+    now: datetime,
+) -> int:
+    """Record a match and, in the same transaction, one pending alert per channel.
+
+    Returns how many alerts were created: none for a channel that already has an alert
+    for this rule and story (a syndicated copy), or when the match was already recorded.
+    """
+    match_id = session.scalar(
+        _insert(session, MatchRow)
+        .values(rule=rule, article_id=article.id, terms=list(terms), snippet=snippet, created_at=now)
+        .on_conflict_do_nothing(index_elements=["rule", "article_id"])
+        .returning(MatchRow.id)
+    )
+    if match_id is None:
+        return 0
+    created = 0
+    for channel in channels:
+        alert_id = session.scalar(
+            _insert(session, AlertRow)
+            .values(
+                rule=rule,
+                channel=channel,
+                article_id=article.id,
+                story_id=article.story_id,
+                match_id=match_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                delivered=[],
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(AlertRow.id)
+        )
+        created += alert_id is not None
+    return created
+
+
+def claim_alerts(session: Session, now: datetime, lease: timedelta, limit: int = 100) -> list[AlertRow]:
+    """Lease due alerts (pending and due, or sending with an expired lease) to this worker.
+
+    ``FOR UPDATE SKIP LOCKED`` lets several dispatchers share PostgreSQL; on SQLite the
+    ``BEGIN IMMEDIATE`` transaction already serialises them.
+    """
+    due = or_(
+        and_(AlertRow.status == "pending", AlertRow.next_attempt_at <= now),
+        and_(AlertRow.status == "sending", AlertRow.lease_until < now),
+    )
+    statement = (
+        select(AlertRow)
+        .where(due)
+        .order_by(AlertRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=AlertRow)
+        .options(joinedload(AlertRow.article), joinedload(AlertRow.match))
+    )
+    alerts = list(session.scalars(statement).unique())
+    for alert in alerts:
+        alert.status = "sending"
+        alert.lease_until = now + lease
+    return alerts
+
+
+def finish_alert(
+    session: Session,
+    alert_id: int,
+    delivered: Sequence[str],
+    error: str | None,
+    now: datetime,
+    retry_at: datetime | None,
+) -> str:
+    """Record one delivery attempt; returns the new status (sent, pending or failed)."""
+    alert = session.get_one(AlertRow, alert_id)
+    alert.delivered = sorted(set(alert.delivered) | set(delivered))
+    alert.attempts += 1
+    alert.lease_until = None
+    if error is None:
+        alert.status, alert.sent_at, alert.last_error = "sent", now, None
+    elif retry_at is None:
+        alert.status, alert.last_error = "failed", error
+    else:
+        alert.status, alert.last_error, alert.next_attempt_at = "pending", error, retry_at
+    return alert.status
+
+
+def retry_failed_alerts(session: Session, now: datetime) -> int:
+    """Put every failed alert back in the queue; returns how many."""
+    result = session.execute(
+        update(AlertRow)
+        .where(AlertRow.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def recent_alerts(session: Session, limit: int = 20, status: str | None = None) -> list[AlertRow]:
+    """The newest alerts first, with their article and match loaded."""
+    statement = select(AlertRow).options(joinedload(AlertRow.article), joinedload(AlertRow.match))
+    if status is not None:
+        statement = statement.where(AlertRow.status == status)
+    return list(session.scalars(statement.order_by(AlertRow.id.desc()).limit(limit)).unique())
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Row counts, for reports."""
+
+    articles: int
+    stories: int
+    matches: int
+    alerts: dict[str, int]
+
+
+def counts(session: Session) -> Counts:
+    """How many articles, stories, matches and alerts (by status) are stored."""
+    by_status = dict(
+        session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status)).tuples()
+    )
+    return Counts(
+        articles=session.scalar(select(func.count()).select_from(ArticleRow)) or 0,
+        stories=session.scalar(select(func.count()).select_from(Story)) or 0,
+        matches=session.scalar(select(func.count()).select_from(MatchRow)) or 0,
+        alerts={status: by_status.get(status, 0) for status in ALERT_STATUSES},
+    )
+
+
+def start_crawl(session: Session, source: str, now: datetime) -> int:
+    """Open a crawl run record; returns its id."""
+    run = CrawlRun(source=source, started_at=now, status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_crawl(
+    session: Session, run_id: int, now: datetime, pages: int, stored: int, error: str | None
+) -> None:
+    """Close a crawl run record with its figures and outcome."""
+    run = session.get_one(CrawlRun, run_id)
+    run.finished_at, run.pages_fetched, run.articles_stored = now, pages, stored
+    run.status, run.error = ("failed", error) if error else ("ok", None)

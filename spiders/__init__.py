@@ -1,0 +1,1 @@
+"""monitor's Scrapy spiders (``SPIDER_MODULES = ["spiders"]``)."""
