@@ -1,0 +1,2 @@
+// Demo stub: no ads are loaded.
+var googletag = window.googletag || { cmd: [] };

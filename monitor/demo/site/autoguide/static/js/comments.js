@@ -1,0 +1,1 @@
+// Demo stub: comments are not loaded.

@@ -1,0 +1,1 @@
+// Demo stub: comments embed is not loaded.

@@ -1,0 +1,1 @@
+// Demo stub: no ads are loaded.

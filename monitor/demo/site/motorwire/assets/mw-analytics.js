@@ -1,0 +1,2 @@
+// Demo stub: no analytics.
+window.mwq = window.mwq || [];
