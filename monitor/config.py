@@ -337,7 +337,11 @@ class _Reader:
             if not isinstance(tag, str) or not _NAME.match(tag):
                 self.errors.append(key_node.error(f"channel tag {tag!r} must be lowercase-kebab"))
                 continue
-            urls = self.texts(value, f"channel {tag!r} URL", env=True)
+            # An entry that expands to nothing (``${OPTIONAL_URL:-}``) is an unset option, skipped;
+            # the same URL twice is sent once.
+            urls = tuple(
+                dict.fromkeys(url for url in self.texts(value, f"channel {tag!r} URL", env=True) if url)
+            )
             for url in urls:
                 if "://" not in url:
                     # Say which entry is wrong without echoing it: it may hold a secret.

@@ -290,9 +290,8 @@ class Counts:
 
 def counts(session: Session) -> Counts:
     """How many articles, stories, matches and alerts (by status) are stored."""
-    by_status = dict(
-        session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status)).tuples()
-    )
+    rows = session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status))
+    by_status: dict[str, int] = {status: number for status, number in rows}
     return Counts(
         articles=session.scalar(select(func.count()).select_from(ArticleRow)) or 0,
         stories=session.scalar(select(func.count()).select_from(Story)) or 0,

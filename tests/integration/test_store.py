@@ -1,0 +1,189 @@
+"""Storage on SQLite and on the real PostgreSQL: uniqueness, stories, the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from monitor.article import Article
+from monitor.models import AlertRow, ArticleRow, MatchRow
+from monitor.store import (
+    Database,
+    claim_alerts,
+    counts,
+    finish_alert,
+    known_urls,
+    recent_alerts,
+    retry_failed_alerts,
+    save_article,
+    save_match,
+)
+
+NOW = datetime(2010, 4, 6, 18, 0, tzinfo=UTC)
+WIRE = (
+    "German automaker Daimler AG and French car manufacturer Renault have reportedly agreed on a new "
+    "business strategy that will see both parties create a global small-car alliance, sharing "
+    "development costs and technology. Details of the deal are set to be announced tomorrow in "
+    "Brussels with Daimler CEO Dieter Zetsche and Renault-Nissan Boss Carlos Ghosn taking part. "
+    "According to a report by Automotive News Europe, the management boards for each automaker have "
+    "agreed to the partnership."
+)
+OTHER = (
+    "Volkswagen has completed the purchase of a 19.9 percent stake in Suzuki Motor, sealing a "
+    "partnership the two companies announced in December. Suzuki will in turn use part of the money "
+    "to buy Volkswagen shares, and the companies will work together on small cars and hybrids for "
+    "emerging markets such as India, where Suzuki's Maruti subsidiary leads the market."
+)
+
+
+def article(url: str, body: str = WIRE, title: str = "Daimler, Renault team up", **extra: object) -> Article:
+    return Article(url=url, canonical_url=url, title=title, body=body, **extra)  # type: ignore[arg-type]
+
+
+def test_one_article_per_canonical_url(database: Database) -> None:
+    with database.transaction() as session:
+        first = save_article(session, article("https://a.example/1"), NOW)
+        again = save_article(session, article("https://a.example/1", body=OTHER), NOW)
+    assert first is not None
+    assert again is None
+    with database.transaction() as session:
+        assert counts(session).articles == 1
+        assert known_urls(session, ["https://a.example/1", "https://a.example/2"]) == {"https://a.example/1"}
+
+
+def test_database_enforces_article_uniqueness(database: Database) -> None:
+    with database.transaction() as session:
+        save_article(session, article("https://a.example/1"), NOW)
+    with pytest.raises(IntegrityError), database.transaction() as session:
+        story_id = session.scalar(select(ArticleRow.story_id))
+        session.add(
+            ArticleRow(
+                canonical_url="https://a.example/1",
+                url="x",
+                title="t",
+                body="b",
+                authors=[],
+                fetched_at=NOW,
+                story_id=story_id,
+            )
+        )
+        session.flush()
+
+
+def test_syndicated_copy_joins_the_story_and_other_news_does_not(database: Database) -> None:
+    with database.transaction() as session:
+        original = save_article(session, article("https://autoguide.example/a"), NOW)
+        copy = save_article(
+            session,
+            article(
+                "https://wire.example/b",
+                body=WIRE + " This story originally appeared on AutoGuide.",
+                title="Daimler and Renault to form small-car alliance: report",
+            ),
+            NOW,
+        )
+        other = save_article(session, article("https://a.example/vw", body=OTHER, title="VW buys stake"), NOW)
+    assert original is not None and copy is not None and other is not None
+    assert copy.story_id == original.story_id
+    assert other.story_id != original.story_id
+
+
+def test_short_articles_are_never_merged(database: Database) -> None:
+    with database.transaction() as session:
+        one = save_article(session, article("https://a.example/1", body="Daily briefing"), NOW)
+        two = save_article(session, article("https://a.example/2", body="Daily briefing"), NOW)
+    assert one is not None and two is not None
+    assert one.story_id != two.story_id
+
+
+def test_match_writes_one_alert_per_channel_and_one_per_story(database: Database) -> None:
+    with database.transaction() as session:
+        original = save_article(session, article("https://autoguide.example/a"), NOW)
+        assert original is not None
+        created = save_match(
+            session, original, "daimler-renault", ["daimler"], "**Daimler**", ["mail", "chat"], NOW
+        )
+        repeated = save_match(session, original, "daimler-renault", ["daimler"], "**Daimler**", ["mail"], NOW)
+        copy = save_article(session, article("https://wire.example/b", title="Copy"), NOW)
+        assert copy is not None
+        from_copy = save_match(
+            session, copy, "daimler-renault", ["daimler"], "**Daimler**", ["mail", "chat"], NOW
+        )
+        other_rule = save_match(session, copy, "renault-watch", ["renault"], "**Renault**", ["mail"], NOW)
+    assert (created, repeated, from_copy, other_rule) == (2, 0, 0, 1)
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(MatchRow)) == 3
+        assert session.scalar(select(func.count()).select_from(AlertRow)) == 3
+
+
+def test_database_enforces_one_alert_per_rule_story_channel(database: Database) -> None:
+    with database.transaction() as session:
+        row = save_article(session, article("https://a.example/1"), NOW)
+        assert row is not None
+        save_match(session, row, "r", [], "", ["mail"], NOW)
+    with pytest.raises(IntegrityError), database.transaction() as session:
+        alert = session.scalars(select(AlertRow)).one()
+        session.add(
+            AlertRow(
+                rule="r",
+                channel="mail",
+                article_id=alert.article_id,
+                story_id=alert.story_id,
+                match_id=alert.match_id,
+                next_attempt_at=NOW,
+                created_at=NOW,
+                delivered=[],
+            )
+        )
+        session.flush()
+
+
+def test_outbox_lease_retry_and_failure(database: Database) -> None:
+    with database.transaction() as session:
+        row = save_article(session, article("https://a.example/1"), NOW)
+        assert row is not None
+        save_match(session, row, "r", ["daimler"], "**Daimler**", ["mail"], NOW)
+    lease = timedelta(minutes=5)
+    with database.transaction() as session:
+        claimed = claim_alerts(session, NOW, lease)
+        assert [alert.status for alert in claimed] == ["sending"]
+        assert claimed[0].article.title == "Daimler, Renault team up"
+        alert_id = claimed[0].id
+    with database.transaction() as session:
+        assert claim_alerts(session, NOW + timedelta(minutes=1), lease) == []  # leased elsewhere
+    with database.transaction() as session:  # the worker died: the lease expires, another takes it
+        assert [alert.id for alert in claim_alerts(session, NOW + timedelta(minutes=6), lease)] == [alert_id]
+    with database.transaction() as session:
+        status = finish_alert(session, alert_id, ["t1"], "t2 refused", NOW, NOW + timedelta(minutes=1))
+    assert status == "pending"
+    with database.transaction() as session:
+        assert claim_alerts(session, NOW + timedelta(seconds=30), lease) == []  # not due yet
+        assert len(claim_alerts(session, NOW + timedelta(minutes=2), lease)) == 1
+        assert finish_alert(session, alert_id, [], "t2 refused", NOW, None) == "failed"
+    with database.transaction() as session:
+        failed = recent_alerts(session, status="failed")
+        assert [(a.attempts, a.delivered, a.last_error) for a in failed] == [(2, ["t1"], "t2 refused")]
+        assert retry_failed_alerts(session, NOW) == 1
+    with database.transaction() as session:
+        again = claim_alerts(session, NOW, lease)
+        assert finish_alert(session, again[0].id, ["t2"], None, NOW, None) == "sent"
+    with database.transaction() as session:
+        sent = recent_alerts(session, status="sent")[0]
+        assert sent.delivered == ["t1", "t2"]
+        assert sent.sent_at == NOW
+
+
+def test_datetimes_come_back_as_utc(database: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    published = datetime(2010, 4, 6, 13, 30, tzinfo=ZoneInfo("America/Toronto"))
+    with database.transaction() as session:
+        save_article(session, article("https://a.example/1", published_at=published), NOW)
+    with database.transaction() as session:
+        row = session.scalars(select(ArticleRow)).one()
+    assert row.published_at == published
+    assert row.published_at is not None and row.published_at.utcoffset() == timedelta(0)
