@@ -59,7 +59,12 @@ def parse_html(
     site_names = [*hints.site_names, host_of(page_url)]
 
     title = found.get("title") or choose_title(hints.titles, tree, site_names)
-    body = found.get("body") or extract_body(tree, page_url or None)
+    authors = _authors(tree, hints, found, site_names)
+    published_at = _published(tree, hints, found, page_url)
+    # Last: the body extraction prunes the tree in place.
+    body = found.get("body") or extract_body(
+        tree, page_url or None, titles=[title, *hints.titles], descriptions=hints.descriptions
+    )
     if not title and not body:
         raise ParseError("no title and no text found in the page")
 
@@ -68,8 +73,8 @@ def parse_html(
         canonical_url=canonical,
         title=title,
         body=body,
-        authors=_authors(tree, hints, found, site_names),
-        published_at=_published(tree, hints, found, page_url),
+        authors=authors,
+        published_at=published_at,
         modified_at=first_date(hints.modified),
         language=choose_language(hints.languages),
         description=first(hints.descriptions),

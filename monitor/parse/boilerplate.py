@@ -1,0 +1,50 @@
+"""Furniture lines: text that sits inside article containers but is never article text.
+
+Extractors keep these because they are inside the article's ``<div>``; they are worth a
+module of their own because every newsroom language has its own wording. Patterns are
+anchored and short-line only, so a sentence of the article that merely contains the
+words is never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MAX_FURNITURE = 300
+
+# Whole-line patterns (matched against the start of the line, case-insensitive).
+_LEADS = re.compile(
+    r"^\s*[\[(]?\s*(?:"
+    # cross-links
+    r"read more|see more:|see also|related|related articles?|related stories|more on this"
+    r"|don'?t miss|must read|recommended|popular on\b|most popular|trending|watch:"
+    r"|lesen sie auch|lesen sie mehr|mehr zum thema|auch interessant|das könnte sie auch interessieren"
+    r"|lire aussi|à lire aussi|a lire aussi|voir aussi|sur le même sujet"
+    r"|leggi anche|potrebbe interessarti|vedi anche"
+    r"|lee también|leer más|te puede interesar|ver también"
+    r"|leia também|leia mais|veja também"
+    r"|lees ook|zobacz też|zobacz także|czytaj także|читайте также|смотрите также"
+    # newsletters, subscriptions, social
+    r"|sign up\b|subscribe\b|get the .{0,40}newsletter|newsletter\b|follow us\b"
+    r"|follow .{0,60} on (?:twitter|facebook|instagram)"
+    r"|share this (?:article|story|post)|share on|share:|tweet this|email this|print article|order reprints"
+    r"|tell us what you think|join the conversation|leave a comment|comments?$|\d+ comments?$"
+    r"|abonnieren|newsletter abonnieren|inscrivez-vous|abonnez-vous|iscriviti|suscríbete|assine"
+    # notices
+    r"|copyright\b|©|\(c\) \d{4}|all rights reserved|alle rechte vorbehalten|tous droits réservés"
+    r"|this copy is for your personal|an error has occurred|advertisement$|anzeige$|publicité$|pubblicità$"
+    r"|publicidad$|werbung$|filed under:|posted in:|tags?:|image:|photo:|credit:"
+    r")",
+    re.IGNORECASE,
+)
+# Lines that are only an e-mail address or a social handle (bare URLs can be article text:
+# source lists and shopping links).
+_ONLY_LINK = re.compile(r"^\s*(?:\S+@\S+\.\w+|@\w+|(?:https?://)?(?:www\.)?twitter\.com/\S+)\s*$", re.I)
+_RIGHTS = re.compile(r"all rights reserved|alle rechte vorbehalten|tous droits réservés", re.IGNORECASE)
+
+
+def is_furniture(line: str) -> bool:
+    """True for a short line that is page furniture rather than article text."""
+    if len(line) > _MAX_FURNITURE:
+        return False
+    return bool(_LEADS.match(line) or _ONLY_LINK.match(line) or _RIGHTS.search(line))
