@@ -1,0 +1,357 @@
+"""The watch-rule query language: tokenizer and parser from text to a ``tree.Node``.
+
+Precedence, tightest first: field scope and ``-``/``NOT``, then ``NEAR/n``/``ONEAR/n``, then
+``AND`` (a space between two terms is an ``AND``), then ``OR``. Operators are written in
+capitals; a lowercase ``and``/``or``/``not`` is refused rather than silently searched as a
+word, because that is the commonest way a query means something else than it says.
+Errors are ``QuerySyntaxError(message, column)``; ``caret`` renders the query with a ``^``
+under the column, in the style of a compiler message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.matching.text import DEFAULT_FIELDS, FIELDS, words
+from monitor.matching.tree import And, Near, Node, Not, Or, Term, is_positional
+
+MAX_DISTANCE = 1000
+MIN_PREFIX = 3
+_QUOTES = '"\u201c\u201d'
+_SPECIAL = "()" + _QUOTES
+_OPERATORS = ("AND", "OR", "NOT")
+_NEAR = re.compile(r"^(O?NEAR)(?:/(.*))?$", re.IGNORECASE)
+_FIELD = re.compile(r"^([A-Za-z]+):")
+
+
+class QuerySyntaxError(ValueError):
+    """A query that cannot be parsed; ``column`` is 1-based within the query text."""
+
+    def __init__(self, message: str, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+def caret(query: str, column: int, indent: str = "    ") -> str:
+    """The query on one line and a ``^`` under ``column`` (1-based), both indented."""
+    flat = query.replace("\n", " ").replace("\t", " ").rstrip()
+    return f"{indent}{flat}\n{indent}{' ' * (max(column, 1) - 1)}^"
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # term phrase lparen rparen op near minus field entity end
+    text: str
+    column: int
+    distance: int = -1  # NEAR/n and "phrase"~n; -1 when absent
+
+
+def _tokenize(query: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        column = i + 1
+        if ch.isspace():
+            i += 1
+        elif ch == "(":
+            tokens.append(_Token("lparen", ch, column))
+            i += 1
+        elif ch == ")":
+            tokens.append(_Token("rparen", ch, column))
+            i += 1
+        elif ch == "-":
+            if i + 1 >= n or query[i + 1].isspace() or query[i + 1] in "-)":
+                raise QuerySyntaxError("'-' must be followed by the term to exclude, as in -formula", column)
+            tokens.append(_Token("minus", "-", column))
+            i += 1
+        elif ch in _QUOTES:
+            end = next((j for j in range(i + 1, n) if query[j] in _QUOTES), -1)
+            if end < 0:
+                raise QuerySyntaxError("unbalanced quote: this '\"' is never closed", column)
+            i = end + 1
+            distance = -1
+            if i < n and query[i] == "~":
+                match = re.match(r"~(\d+)", query[i:])
+                if match is None:
+                    raise QuerySyntaxError("'~' needs a number of words, as in \"a b\"~5", i + 1)
+                distance = _distance(match.group(1), i + 1)
+                i += match.end()
+            tokens.append(_Token("phrase", query[column:end], column, distance))
+        else:
+            j = i
+            while j < n and not query[j].isspace() and query[j] not in _SPECIAL:
+                j += 1
+            i = _word_token(query[i:j], column, tokens)
+            i = j if i < 0 else i
+    tokens.append(_Token("end", "", n + 1))
+    return tokens
+
+
+def _word_token(word: str, column: int, tokens: list[_Token]) -> int:
+    """Classify one space-delimited word; return where lexing continues (-1: after it)."""
+    if word in _OPERATORS:
+        tokens.append(_Token("op", word, column))
+        return -1
+    if word.upper() in _OPERATORS:
+        raise QuerySyntaxError(
+            f"lowercase {word!r} would be searched as a word; write {word.upper()} for the operator"
+            f' or "{word}" to search for the word',
+            column,
+        )
+    near = _NEAR.match(word)
+    if near:
+        name, number = near.group(1), near.group(2)
+        if name != name.upper():
+            if number is None:
+                tokens.append(_Token("term", word, column))  # the word "near"
+                return -1
+            raise QuerySyntaxError(f"write {name.upper()}/{number} in capitals", column)
+        if number is None or not number.isdigit():
+            raise QuerySyntaxError(f"{name} needs a number of words, as in {name}/5", column)
+        tokens.append(_Token("near", name, column, _distance(number, column + len(name) + 1)))
+        return -1
+    field = _FIELD.match(word)
+    if field and not word.startswith(("http:", "https:")):
+        tokens.append(_Token("field", field.group(1), column))
+        return column - 1 + field.end()
+    if word.startswith("@"):
+        tokens.append(_Token("entity", word[1:], column))
+        return -1
+    if "~" in word:
+        raise QuerySyntaxError('\'~\' works only after a "phrase", as in "a b"~5', column + word.index("~"))
+    tokens.append(_Token("term", word, column))
+    return -1
+
+
+def _distance(number: str, column: int) -> int:
+    value = int(number)
+    if value > MAX_DISTANCE:
+        raise QuerySyntaxError(f"a distance can be at most {MAX_DISTANCE} words", column)
+    return value
+
+
+def term_words(text: str, column: int) -> tuple[tuple[str, ...], bool]:
+    """Normalised words of a bare term and whether it ends in a ``*`` prefix wildcard."""
+    prefix = text.endswith("*")
+    core = text[:-1] if prefix else text
+    if "*" in core:
+        raise QuerySyntaxError(
+            "a wildcard works only at the end of a word, as in partner*", column + core.index("*")
+        )
+    found = tuple(words(core))
+    if not found:
+        raise QuerySyntaxError(f"{text!r} has no letters or digits to search for", column)
+    if prefix and (len(found[-1]) < MIN_PREFIX or not core[-1:].isalnum()):
+        raise QuerySyntaxError(
+            f"a wildcard needs at least {MIN_PREFIX} letters before '*', as in partner*",
+            column + len(core),
+        )
+    return found, prefix
+
+
+class _Parser:
+    def __init__(self, query: str, entities: Mapping[str, Sequence[str]]) -> None:
+        self.tokens = _tokenize(query)
+        self.pos = 0
+        self.entities = {name.casefold(): (name, aliases) for name, aliases in entities.items()}
+
+    @property
+    def peek(self) -> _Token:
+        return self.tokens[self.pos]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self) -> Node:
+        if self.peek.kind == "end":
+            raise QuerySyntaxError("empty query", 1)
+        node = self.or_expr(DEFAULT_FIELDS)
+        token = self.peek
+        if token.kind == "rparen":
+            raise QuerySyntaxError("unbalanced parenthesis: this ')' has no matching '('", token.column)
+        assert token.kind == "end", token
+        return node
+
+    def or_expr(self, fields: tuple[str, ...]) -> Node:
+        children = [self.and_expr(fields)]
+        while self.peek.kind == "op" and self.peek.text == "OR":
+            self.take()
+            children.append(self.and_expr(fields, after="OR"))
+        return _flat(Or, children)
+
+    def and_expr(self, fields: tuple[str, ...], after: str = "") -> Node:
+        children = [self.near_expr(fields, after)]
+        while True:
+            token = self.peek
+            if token.kind == "op" and token.text == "AND":
+                self.take()
+                children.append(self.near_expr(fields, after="AND"))
+            elif token.kind in ("term", "phrase", "lparen", "minus", "entity", "field") or (
+                token.kind == "op" and token.text == "NOT"
+            ):
+                children.append(self.near_expr(fields))
+            else:
+                return _flat(And, children)
+
+    def near_expr(self, fields: tuple[str, ...], after: str = "") -> Node:
+        left_at = self.peek
+        node = self.unary(fields, after)
+        while self.peek.kind == "near":
+            op = self.take()
+            right_at = self.peek
+            right = self.unary(fields, after=f"{op.text}/{op.distance}")
+            _check_near_side(node, left_at, op)
+            _check_near_side(right, right_at, op)
+            node = Near(node, right, op.distance, ordered=op.text == "ONEAR")
+        return node
+
+    def unary(self, fields: tuple[str, ...], after: str = "") -> Node:
+        token = self.peek
+        if (token.kind == "op" and token.text == "NOT") or token.kind == "minus":
+            self.take()
+            return Not(self.unary(fields, after="NOT" if token.kind == "op" else "-"))
+        return self.primary(fields, after)
+
+    def primary(self, fields: tuple[str, ...], after: str) -> Node:
+        token = self.take()
+        if token.kind == "term":
+            found, prefix = term_words(token.text, token.column)
+            return Term(found, prefix, fields, token.text, token.column)
+        if token.kind == "phrase":
+            return self.phrase(token, fields)
+        if token.kind == "lparen":
+            if self.peek.kind == "rparen":
+                raise QuerySyntaxError("empty parentheses", token.column)
+            if self.peek.kind == "end":
+                raise QuerySyntaxError("unbalanced parenthesis: this '(' is never closed", token.column)
+            node = self.or_expr(fields)
+            if self.peek.kind != "rparen":
+                raise QuerySyntaxError("unbalanced parenthesis: this '(' is never closed", token.column)
+            self.take()
+            return node
+        if token.kind == "field":
+            return self.field(token)
+        if token.kind == "entity":
+            return self.entity(token, fields)
+        raise self.missing(token, after)
+
+    def phrase(self, token: _Token, fields: tuple[str, ...]) -> Node:
+        found = tuple(words(token.text))
+        if not found:
+            raise QuerySyntaxError(
+                "empty phrase: there are no letters or digits between the quotes", token.column
+            )
+        if token.distance < 0 or len(found) == 1:
+            return Term(found, False, fields, token.text, token.column)
+        # "a b c"~n is shorthand for a NEAR/n b NEAR/n c: each word within n of what came before.
+        node: Node = Term(found[:1], False, fields, found[0], token.column)
+        for word in found[1:]:
+            node = Near(node, Term((word,), False, fields, word, token.column), token.distance)
+        return node
+
+    def field(self, token: _Token) -> Node:
+        name = token.text.lower()
+        if name not in FIELDS:
+            close = difflib.get_close_matches(name, FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}:'?)" if close else ""
+            raise QuerySyntaxError(
+                f"unknown field '{token.text}:'{hint}; fields are {', '.join(FIELDS)}", token.column
+            )
+        nxt = self.peek
+        if (
+            nxt.kind not in ("term", "phrase", "lparen", "entity")
+            or nxt.column != token.column + len(name) + 1
+        ):
+            raise QuerySyntaxError(
+                f"'{token.text}:' needs a term, \"phrase\" or (group) right after the colon", token.column
+            )
+        return self.primary((name,), after=f"{name}:")
+
+    def entity(self, token: _Token, fields: tuple[str, ...]) -> Node:
+        if not token.text:
+            raise QuerySyntaxError("'@' needs an entity name, as in @Daimler", token.column)
+        found = self.entities.get(token.text.casefold())
+        if found is None:
+            names = [name for name, _ in self.entities.values()]
+            close = difflib.get_close_matches(token.text, names, n=1)
+            hint = f" (did you mean '@{close[0]}'?)" if close else ""
+            raise QuerySyntaxError(f"unknown entity '@{token.text}'{hint}", token.column)
+        name, aliases = found
+        children: list[Node] = []
+        for alias in aliases:
+            alias_words, prefix = term_words(alias, token.column)
+            children.append(Term(alias_words, prefix, fields, alias, token.column, entity=name))
+        if not children:
+            raise QuerySyntaxError(f"entity '@{name}' has no aliases", token.column)
+        return _flat(Or, children)
+
+    def missing(self, token: _Token, after: str) -> QuerySyntaxError:
+        """The error for a token where a term was expected, named after what came before."""
+        if token.kind == "end":
+            return QuerySyntaxError(f"{after} at end of query" if after else "empty query", token.column)
+        if token.kind == "rparen":
+            if after:
+                return QuerySyntaxError(f"{after} needs a term before this ')'", token.column)
+            return QuerySyntaxError("unbalanced parenthesis: this ')' has no matching '('", token.column)
+        what = token.text if token.kind == "op" else f"{token.text}/{token.distance}"
+        if after:
+            return QuerySyntaxError(f"{what} right after {after}", token.column)
+        return QuerySyntaxError(
+            f"{what} at start of query" if self.pos == 1 else f"{what} needs a term on its left", token.column
+        )
+
+
+def _check_near_side(node: Node, token: _Token, op: _Token) -> None:
+    if not is_positional(node):
+        raise QuerySyntaxError(
+            f"{op.text} works on terms, phrases and OR groups; this side has AND or NOT"
+            " (quote words that belong together)",
+            token.column,
+        )
+
+
+def _flat(kind: type[And] | type[Or], children: list[Node]) -> Node:
+    if len(children) == 1:
+        return children[0]
+    flat: list[Node] = []
+    for child in children:
+        flat.extend(child.children if isinstance(child, kind) else (child,))
+    return kind(tuple(flat))
+
+
+def can_match_without_terms(node: Node) -> bool:
+    """True if an article holding none of the query's terms could match (``NOT x`` alone)."""
+    if isinstance(node, Term | Near):
+        return False
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And):
+        return all(can_match_without_terms(child) for child in node.children)
+    return any(can_match_without_terms(child) for child in node.children)
+
+
+def parse(
+    query: str,
+    entities: Mapping[str, Sequence[str]] | None = None,
+    require_positive: bool = False,
+) -> Node:
+    """Parse ``query``; raise ``QuerySyntaxError`` with a plain sentence and a column.
+
+    ``entities`` maps names used as ``@Name`` (case-insensitively) to alias texts.
+    ``require_positive`` refuses queries that would match articles lacking all their terms,
+    which for a watch rule means alerting on nearly everything.
+    """
+    node = _Parser(query, entities or {}).parse()
+    if require_positive and can_match_without_terms(node):
+        raise QuerySyntaxError(
+            "this query matches articles that contain none of its terms; add a term that must appear",
+            1,
+        )
+    return node

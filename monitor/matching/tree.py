@@ -1,0 +1,102 @@
+"""The query tree that the parser builds and both evaluators walk.
+
+Field scopes and entities are resolved by the parser: every ``Term`` carries the fields
+it may hit in, and ``@Daimler`` becomes an ``Or`` of its alias terms. The evaluators then
+need to know only five node kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A term's identity for scanning: its normalised words and whether the last is a prefix.
+Atom = tuple[tuple[str, ...], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word, a phrase or a prefix (``partner*``): consecutive words in one of ``fields``."""
+
+    words: tuple[str, ...]
+    prefix: bool
+    fields: tuple[str, ...]
+    text: str  # as the user wrote it (an alias for an entity), for explanations
+    column: int = 0  # 1-based in the query; 0 when it came from an entity definition
+    entity: str = ""  # the entity name when this term is one of its aliases
+
+    @property
+    def atom(self) -> Atom:
+        """What the scanner looks for, independent of fields."""
+        return (self.words, self.prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """Every child must match."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """At least one child must match."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """The child must not match."""
+
+    child: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """Two positional sides within ``distance`` words (words between them), in one field.
+
+    ``ordered`` (``ONEAR``) requires the left side to end before the right side starts.
+    """
+
+    left: Node
+    right: Node
+    distance: int
+    ordered: bool = False
+
+
+Node = Term | And | Or | Not | Near
+
+
+def is_positional(node: Node) -> bool:
+    """True when the node has positions: terms, ``Near``, and ``Or`` of positional nodes."""
+    if isinstance(node, Term | Near):
+        return True
+    if isinstance(node, Or):
+        return all(is_positional(child) for child in node.children)
+    return False
+
+
+def terms(node: Node, positive: bool = True) -> list[Term]:
+    """Every term of the query in query order; only those outside a ``Not`` if ``positive``."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return [] if positive else terms(node.child, positive)
+    if isinstance(node, Near):
+        return terms(node.left, positive) + terms(node.right, positive)
+    return [term for child in node.children for term in terms(child, positive)]
+
+
+def render(node: Node) -> str:
+    """A canonical text form of the tree (debugging, test failure messages)."""
+    if isinstance(node, Term):
+        text = " ".join(node.words) + ("*" if node.prefix else "")
+        text = f'"{text}"' if len(node.words) > 1 else text
+        return f"{'|'.join(node.fields)}:{text}"
+    if isinstance(node, Not):
+        return f"NOT {render(node.child)}"
+    if isinstance(node, Near):
+        op = "ONEAR" if node.ordered else "NEAR"
+        return f"({render(node.left)} {op}/{node.distance} {render(node.right)})"
+    op = " AND " if isinstance(node, And) else " OR "
+    return "(" + op.join(render(child) for child in node.children) + ")"
