@@ -14,6 +14,7 @@ Three steps, each general rather than tuned to one site:
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import warnings
 from collections.abc import Iterable
@@ -30,6 +31,11 @@ with warnings.catch_warnings():
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 _NON_WORD = re.compile(r"\W+")
+_INVISIBLE = re.compile(
+    r"<(script|style|noscript|template|svg|head)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|h[1-6]|li|br|tr|section|article|blockquote)\b)[^>]*>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<[^>]{0,2000}>")
 _HIDDEN_XPATH = (
     "//*[@hidden or @aria-hidden='true'"
     " or contains(translate(@style,' ',''),'display:none')"
@@ -117,6 +123,18 @@ def _is_body_paragraph(tree: lxml_html.HtmlElement, line: str) -> bool:
         if len(siblings) >= 2:
             return True
     return False
+
+
+def markup_text(source: str) -> str:
+    """Paragraphs from the raw markup, for pages lxml cannot build a usable tree of.
+
+    libxml2 stops nesting at 255 levels and drops what is deeper; a page made of 10,000
+    nested ``<div>`` elements would otherwise come out empty.
+    """
+    source = _INVISIBLE.sub(" ", source)
+    source = _BLOCK_TAG.sub("\n\n", source)
+    text = html_lib.unescape(_ANY_TAG.sub(" ", source))
+    return tidy(text)
 
 
 def tidy(text: str) -> str:

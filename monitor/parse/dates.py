@@ -22,6 +22,7 @@ _URL_DATE = re.compile(
     r"(?<![0-9])((?:19|20)\d{2})[/_.-]?(0[1-9]|1[0-2])[/_.-]?(0[1-9]|[12]\d|3[01])(?![0-9])"
 )
 _URL_DATE_SLASHED = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/")
+_RFC_2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d")
 _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 _TZ_NAMES = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600,
              "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
@@ -54,10 +55,11 @@ def _parse(text: str) -> datetime | None:
         return datetime.fromisoformat(iso)
     except ValueError:
         pass
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        pass
+    if _RFC_2822.match(text):
+        try:
+            return parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            pass
     try:
         return dateutil_parser.parse(text, tzinfos=_TZ_NAMES, fuzzy=False)  # type: ignore[no-any-return]
     except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):

@@ -45,6 +45,10 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]{2,40})""", re.IGNORECASE
 )
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}encoding\s*=\s*["']([a-zA-Z0-9_.\-]{2,40})""")
+_WESTERN_PUNCT = frozenset(
+    "\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u20ac\u2022\xa0\xab\xbb\xa9\xae\xb0\xb7"
+)
+_NON_ASCII_TEXT = re.compile(r"[^\x00-\x7f]")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _MARKUP = re.compile(r"<\s*[a-zA-Z!?/]")
 _BULKY = re.compile(
@@ -101,6 +105,8 @@ def _inflate(data: bytes) -> bytes:
         raise ParseError(f"corrupt gzip data: {exc}") from None
     if inflater.unconsumed_tail:
         raise ParseError("compressed document larger than the inflation limit")
+    if not out and not inflater.eof:
+        raise ParseError("truncated gzip data")
     return out
 
 
@@ -132,10 +138,27 @@ def _decode(data: bytes, header_charset: str | None) -> str:
         decoded = _try(data, codec)
         if decoded is not None:
             return decoded
+    western = _try(data, "cp1252")
+    if western is not None and _looks_western(western):
+        return western
     guessed = _guess(data)
     if guessed is not None:
         return guessed
     return data.decode("cp1252", errors="replace")
+
+
+def _looks_western(text: str) -> bool:
+    """True when the non-ASCII characters read as Western European letters and punctuation.
+
+    Undeclared pages are mostly windows-1252 (the WHATWG default for Western locales), and
+    statistical detectors confuse it with other single-byte codecs on short texts; text in
+    another codec decoded as cp1252 shows symbols such as ``³ ¿ ¹`` instead of letters.
+    """
+    chars = _NON_ASCII_TEXT.findall(text, 0, 500_000)
+    odd = sum(
+        1 for c in chars if c not in _WESTERN_PUNCT and not ("\xc0" <= c <= "\xff" and c not in "\xd7\xf7")
+    )
+    return bool(chars) and odd <= len(chars) * 0.05
 
 
 def _declared(data: bytes) -> str | None:
