@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.config import Config, load_config
+from monitor.config import Config, Source, load_config
 from monitor.errors import MonitorError, ParseError
 from monitor.items import PageItem
 from monitor.parse import parse_html
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 log = logging.getLogger(__name__)
+
+
+def _source_of(spider: Spider) -> Source:
+    """The configured source a spider crawls (monitor never imports ``spiders``)."""
+    source = getattr(spider, "source", None)
+    if not isinstance(source, Source):
+        raise MonitorError(f"spider {spider.name!r} has no monitor source; use `scrapy crawl news`")
+    return source
 
 
 def channels_for(rule_channels: tuple[str, ...], config: Config) -> tuple[str, ...]:
@@ -57,7 +65,7 @@ class StoragePipeline:
     def open_spider(self, spider: Spider) -> None:
         """Record the start of this crawl run."""
         with self.database.transaction() as session:
-            self.run_id = start_crawl(session, spider.source.name, datetime.now(UTC))
+            self.run_id = start_crawl(session, _source_of(spider).name, datetime.now(UTC))
 
     def close_spider(self, spider: Spider) -> None:
         """Record the figures and outcome of this crawl run."""
@@ -85,7 +93,7 @@ class StoragePipeline:
                 item.url,
                 encoding=item.encoding,
                 source=item.source,
-                selectors=spider.source.selectors,
+                selectors=_source_of(spider).selectors,
             )
         except ParseError as exc:
             self.parse_errors += 1

@@ -291,7 +291,7 @@ class Counts:
 def counts(session: Session) -> Counts:
     """How many articles, stories, matches and alerts (by status) are stored."""
     rows = session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status))
-    by_status: dict[str, int] = {status: number for status, number in rows}
+    by_status: dict[str, int] = {status: int(number) for status, number in rows.all()}
     return Counts(
         articles=session.scalar(select(func.count()).select_from(ArticleRow)) or 0,
         stories=session.scalar(select(func.count()).select_from(Story)) or 0,

@@ -97,6 +97,7 @@ def run_demo(
 def _free_or_any(port: int) -> int:
     """``port`` when it is free on 127.0.0.1, else 0 (any free port)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself does
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -58,7 +57,8 @@ def test_one_article_per_canonical_url(database: Database) -> None:
 def test_database_enforces_article_uniqueness(database: Database) -> None:
     with database.transaction() as session:
         save_article(session, article("https://a.example/1"), NOW)
-    with pytest.raises(IntegrityError), database.transaction() as session:
+    with database.sessions() as session:
+        session.begin()
         story_id = session.scalar(select(ArticleRow.story_id))
         session.add(
             ArticleRow(
@@ -71,7 +71,8 @@ def test_database_enforces_article_uniqueness(database: Database) -> None:
                 story_id=story_id,
             )
         )
-        session.flush()
+        with pytest.raises(IntegrityError):
+            session.flush()
 
 
 def test_syndicated_copy_joins_the_story_and_other_news_does_not(database: Database) -> None:
@@ -87,7 +88,9 @@ def test_syndicated_copy_joins_the_story_and_other_news_does_not(database: Datab
             NOW,
         )
         other = save_article(session, article("https://a.example/vw", body=OTHER, title="VW buys stake"), NOW)
-    assert original is not None and copy is not None and other is not None
+    assert original is not None
+    assert copy is not None
+    assert other is not None
     assert copy.story_id == original.story_id
     assert other.story_id != original.story_id
 
@@ -96,7 +99,8 @@ def test_short_articles_are_never_merged(database: Database) -> None:
     with database.transaction() as session:
         one = save_article(session, article("https://a.example/1", body="Daily briefing"), NOW)
         two = save_article(session, article("https://a.example/2", body="Daily briefing"), NOW)
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert one.story_id != two.story_id
 
 
@@ -125,7 +129,8 @@ def test_database_enforces_one_alert_per_rule_story_channel(database: Database) 
         row = save_article(session, article("https://a.example/1"), NOW)
         assert row is not None
         save_match(session, row, "r", [], "", ["mail"], NOW)
-    with pytest.raises(IntegrityError), database.transaction() as session:
+    with database.sessions() as session:
+        session.begin()
         alert = session.scalars(select(AlertRow)).one()
         session.add(
             AlertRow(
@@ -139,7 +144,8 @@ def test_database_enforces_one_alert_per_rule_story_channel(database: Database) 
                 delivered=[],
             )
         )
-        session.flush()
+        with pytest.raises(IntegrityError):
+            session.flush()
 
 
 def test_outbox_lease_retry_and_failure(database: Database) -> None:
@@ -186,4 +192,5 @@ def test_datetimes_come_back_as_utc(database: Database) -> None:
     with database.transaction() as session:
         row = session.scalars(select(ArticleRow)).one()
     assert row.published_at == published
-    assert row.published_at is not None and row.published_at.utcoffset() == timedelta(0)
+    assert row.published_at is not None
+    assert row.published_at.utcoffset() == timedelta(0)

@@ -110,7 +110,8 @@ def test_every_error_is_reported_not_just_the_first(tmp_path: Path) -> None:
 
 def test_secret_values_never_appear_in_errors(tmp_path: Path) -> None:
     got = errors_of(tmp_path, "channels:\n  team: ['not-a-url-${TOKEN}']\n", {"TOKEN": "canary-4711"})
-    assert got and all("canary-4711" not in error for error in got)
+    assert got
+    assert all("canary-4711" not in error for error in got)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("2h", 7200), (45, 45)])

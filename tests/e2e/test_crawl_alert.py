@@ -1,0 +1,118 @@
+"""End to end through the real CLI: demo site -> `monitor crawl` -> email at a real SMTP server.
+
+The crawl runs the real Scrapy spider in child processes against the bundled demo site on
+127.0.0.1; alerts go through apprise's mailto:// to an aiosmtpd server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.demo.server import SiteServer, site_root
+from monitor.smtpsink import SmtpSink
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parents[2]
+EXPECTED = json.loads((site_root() / "expected.json").read_text(encoding="utf-8"))
+SEED = next(page for page in EXPECTED if page["path"].startswith("/autoguide/") and page["alerts"])
+
+
+def write_config(tmp_path: Path, site: SiteServer, sink: SmtpSink) -> Path:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database: sqlite:///monitor.db
+rules: [{ROOT / "rules"}]
+sources:
+  - name: autoguide-feed
+    kind: feed
+    url: {site.url}/autoguide/feed.xml
+  - name: autoguide-sitemap
+    kind: sitemap
+    url: {site.url}/autoguide/news-sitemap.xml
+  - name: motorwire-industry
+    kind: listing
+    url: {site.url}/motorwire/industry/
+    follow: ['/motorwire/industry/\\d{{4}}/\\d{{2}}/[^/]+/$']
+channels:
+  alerts:
+    - {sink.mailto()}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
+
+
+def test_crawl_sends_exactly_one_email_for_the_seed_story(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    with SiteServer(site_root()) as site:
+        config = write_config(tmp_path, site, smtp_sink)
+        first = monitor(config, "crawl")
+        assert first.returncode == 0, first.stderr + first.stdout
+        assert "alerts: 1 sent, 0 retrying, 0 failed" in first.stdout
+
+        assert len(smtp_sink.messages) == 1
+        message = smtp_sink.messages[0]
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert SEED["title"] in message["Subject"]
+        assert f"{site.url}{SEED['path']}" in text
+        for page in EXPECTED:
+            if not page["alerts"]:
+                assert page["title"] not in message["Subject"]
+
+        articles = {
+            line for line in site.requests if line.startswith(("/autoguide/20", "/motorwire/industry/20"))
+        }
+        assert len(articles) == len(EXPECTED)  # every article page was fetched
+
+        fetched = len(site.requests)
+        second = monitor(config, "crawl")
+        assert second.returncode == 0, second.stderr + second.stdout
+        assert "alerts: 0 sent, 0 retrying, 0 failed" in second.stdout
+        assert len(smtp_sink.messages) == 1  # nothing new, nothing twice
+        refetched = [path for path in site.requests[fetched:] if path in articles]
+        assert refetched == []  # known articles are not fetched again
+
+        listing = monitor(config, "alerts")
+        assert listing.returncode == 0, listing.stderr
+        assert "sent" in listing.stdout
+        assert "daimler-renault-alliance -> alerts" in listing.stdout
+
+
+def test_unknown_source_is_a_clear_error(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    with SiteServer(site_root()) as site:
+        config = write_config(tmp_path, site, smtp_sink)
+        result = monitor(config, "crawl", "autoguide-fed")
+    assert result.returncode == 1
+    assert "no source named 'autoguide-fed' (did you mean 'autoguide-feed'?)" in result.stderr
+
+
+def test_demo_alerts_once_then_sends_nothing_new(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    args = ["demo", "--workdir", str(workdir), "--rules", str(ROOT / "rules"), "--port", "0"]
+    first = monitor(tmp_path / "unused.yaml", *args)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "alerts sent:     1 (failed 0)" in first.stdout
+    assert "emails received by the SMTP sink: 1" in first.stdout
+    assert f"=== [daimler-renault-alliance] {SEED['title']} ===" in first.stdout  # the console channel
+    second = monitor(tmp_path / "unused.yaml", *args)
+    assert second.returncode == 0, second.stderr + second.stdout
+    assert "alerts sent:     0 (failed 0)" in second.stdout
+    assert "emails received by the SMTP sink: 0" in second.stdout
