@@ -72,7 +72,9 @@ def main(ctx: click.Context, config_path: Path, verbose: int) -> None:
 
 
 # The commands live in sibling modules and attach themselves to ``main``.
-from monitor.cli import inspect, pipeline  # noqa: E402
+from monitor.cli import alerts, inspect, pipeline, sources  # noqa: E402
 
 inspect.register(main)
 pipeline.register(main)
+alerts.register(main)
+sources.register(main)

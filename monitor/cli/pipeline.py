@@ -1,9 +1,8 @@
-"""Commands that run the pipeline: ``demo``, ``crawl``, ``run``, ``alerts``."""
+"""Commands that run the pipeline: ``demo``, ``crawl``, ``run``."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from monitor.config import Config
 from monitor.crawl import CrawlResult, crawl_sources
 from monitor.errors import MonitorError
 from monitor.notify import Dispatcher, DispatchReport
-from monitor.store import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
+from monitor.store import Database
 
 
 def register(main: click.Group) -> None:
@@ -21,7 +20,6 @@ def register(main: click.Group) -> None:
     main.add_command(demo)
     main.add_command(crawl)
     main.add_command(run)
-    main.add_command(alerts)
 
 
 def _print_crawl(result: CrawlResult) -> None:
@@ -32,7 +30,7 @@ def _print_crawl(result: CrawlResult) -> None:
     )
 
 
-def _dispatch(config: Config, database: Database) -> DispatchReport:
+def dispatch(config: Config, database: Database) -> DispatchReport:
     dispatcher = Dispatcher(
         database, config.channels, max_attempts=config.max_attempts, timezone=config.timezone
     )
@@ -118,7 +116,7 @@ def crawl(state: Any, sources: tuple[str, ...], no_dispatch: bool, parallel: int
     if not no_dispatch:
         database = Database(config.database_url)
         try:
-            report = _dispatch(config, database)
+            report = dispatch(config, database)
         finally:
             database.close()
         click.echo(f"alerts: {report.sent} sent, {report.retrying} retrying, {report.failed} failed")
@@ -150,52 +148,3 @@ def run(state: Any) -> None:
 
     run_forever(config, on_start=started)
     click.echo("stopped")
-
-
-@click.group(invoke_without_command=True)
-@click.option("--status", type=click.Choice(ALERT_STATUSES), help="Only alerts in this state.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.pass_context
-def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
-    """List recent alerts with their status (newest first).
-
-    \b
-    Example:
-      $ monitor alerts --status failed
-      #12  failed   2026-11-26 09:14  daimler-renault-alliance -> alerts  Daimler, Renault ...
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    config = ctx.obj.config()
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            rows = recent_alerts(session, limit=limit, status=status)
-            for row in rows:
-                when = f"{row.created_at:%Y-%m-%d %H:%M}"
-                click.echo(
-                    f"#{row.id:<4} {row.status:8} {when}  {row.rule} -> {row.channel}  "
-                    f"{row.article.title[:70]}  (attempts {row.attempts})"
-                )
-                if row.last_error and row.status != "sent":
-                    click.echo(f"       last error: {row.last_error}")
-            if not rows:
-                click.echo("no alerts" + (f" with status {status}" if status else ""))
-    finally:
-        database.close()
-
-
-@alerts.command("retry")
-@click.pass_obj
-def alerts_retry(state: Any) -> None:
-    """Queue every failed alert again and try to send it now."""
-    config = state.config()
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            count = retry_failed_alerts(session, datetime.now(UTC))
-        click.echo(f"{count} failed alert(s) queued again")
-        report = _dispatch(config, database)
-        click.echo(f"alerts: {report.sent} sent, {report.retrying} retrying, {report.failed} failed")
-    finally:
-        database.close()
