@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from lxml import html as lxml_html
 
 _PREFIX = re.compile(
-    r"^\s*(?:(?i:written|posted|reported|text|story|words|photos?)\s+)?"
+    r"^\s*(?:(?i:written|posted|reported|text|story|words|photos?|analysis|opinion|commentary|interview|review)\s+)?"
     r"(?:(?i:by|from|von|par|por|door|av|af|przez|от)|di|da|de)\s*[:\-]?\s+"
 )
 _SPLIT = re.compile(
@@ -21,7 +21,7 @@ _SPLIT = re.compile(
     r"\s*(?:,|;|\||&|\b(?:and|And|AND|und|et|y|e|en|och|og|i|u|и)\b(?!\.)| · | / )\s*"
 )
 _NOISE = re.compile(
-    r"https?://|www\.|@|\d{3,}|\bupdated\b|\bpublished\b|\bposted\b|\bstaff\b|\bcontributor\b"
+    r"https?://|www\.|@|\d|\bupdated\b|\bpublished\b|\bposted\b|\bstaff\b|\bcontributor\b"
     r"|\bcorrespondent\b|\breporter\b|\beditor\b|\bwriter\b|\bnews ?desk\b|\bmin read\b",
     re.IGNORECASE,
 )
@@ -65,8 +65,9 @@ def _split(value: str) -> list[str]:
     out = []
     for part in _SPLIT.split(value):
         part = _PREFIX.sub("", part).strip(" .:-–—•·\"'“”()[]")
-        if _looks_like_name(part):
-            out.append(part)
+        if _looks_like_name(part) and not _PREFIX.match(part + " "):
+            # ALL-CAPS bylines ("TOM KRISHER") are a style, not the name.
+            out.append(part.title() if part.isupper() and len(part) > 3 else part)
     return out
 
 

@@ -36,10 +36,13 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
         candidates.append(page_title)
     headings = [squash(h.text_content()) for h in tree.xpath("//h1")[:8]]
     headings = [h for h in headings if 0 < len(h) <= 400]
+    sites = [squash(s) for s in site_names if s]
+    site_keys = {_compact(s) for s in sites}
     for heading in headings:
+        if _is_site(heading, site_keys):
+            continue  # the logo heading of blogs and small outlets
         if any(_similar(heading, c) for c in candidates):
             return heading
-    sites = [squash(s) for s in site_names if s]
     for candidate in candidates:
         stripped = strip_site(candidate, sites)
         if stripped:
@@ -90,7 +93,8 @@ def _is_site(part: str, sites: set[str]) -> bool:
 
 def _similar(heading: str, candidate: str) -> bool:
     a, b = heading.casefold(), candidate.casefold()
-    if a == b or (len(a) >= 12 and a in b) or (len(b) >= 12 and b in a):
+    short, long_ = sorted((a, b), key=len)
+    if a == b or (len(short) >= 12 and short in long_ and len(short) >= 0.5 * len(long_)):
         return True
     wa, wb = set(_WORD.findall(a)), set(_WORD.findall(b))
     if not wa or not wb:

@@ -55,8 +55,8 @@ def parse_html(
 
     page_url = url or _first_absolute(hints.canonicals) or ""
     canonical_src = _first_absolute(hints.canonicals, base=page_url) or page_url
-    canonical = canonical_url(canonical_src, base=page_url or None) if canonical_src else ""
-    site_names = [*hints.site_names, host_of(page_url)]
+    canonical = _canonical(canonical_src, page_url)
+    site_names = [*hints.site_names, _host(page_url)]
 
     title = found.get("title") or choose_title(hints.titles, tree, site_names)
     authors = _authors(tree, hints, found, site_names)
@@ -102,6 +102,25 @@ def build_tree(text: str) -> lxml_html.HtmlElement:
     if tree is None or not len(tree):
         raise ParseError("empty HTML document")
     return tree
+
+
+def _canonical(candidate: str, page_url: str) -> str:
+    """``canonical_url`` of the page's claim; a malformed claim falls back to the page URL."""
+    for value in (candidate, page_url):
+        if not value:
+            continue
+        try:
+            return canonical_url(value, base=page_url or None)
+        except ValueError:  # e.g. a non-numeric port in a publisher's og:url
+            continue
+    return ""
+
+
+def _host(url: str) -> str:
+    try:
+        return host_of(url)
+    except ValueError:
+        return ""
 
 
 def _first_absolute(values: list[str], base: str | None = None) -> str | None:

@@ -32,7 +32,7 @@ def ld(data: object) -> str:
     ("raw", "expected"),
     [
         (["By Colum Wood"], ("Colum Wood",)),
-        (["BY JANE DOE AND JOHN ROE"], ("JANE DOE", "JOHN ROE")),
+        (["BY JANE DOE AND JOHN ROE"], ("Jane Doe", "John Roe")),
         (["Jane Doe, John Roe & Max Mustermann"], ("Jane Doe", "John Roe", "Max Mustermann")),
         (["Sarah E. Needleman"], ("Sarah E. Needleman",)),
         (["Von Max Müller und Erika Mustermann"], ("Max Müller", "Erika Mustermann")),
