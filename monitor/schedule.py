@@ -14,11 +14,14 @@ The job store must not be shared by two running schedulers (APScheduler's FAQ); 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -28,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, Source, load_config
 from monitor.crawl import crawl_source, stop_children
+from monitor.errors import MonitorError
 from monitor.notify import Dispatcher
 from monitor.store import Database
 
@@ -119,6 +123,7 @@ def run_forever(config: Config, on_start: Callable[[BackgroundScheduler], None] 
         log.info("signal %s: stopping", signum)
         stop.set()
 
+    lock = _single_scheduler_lock(config)
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     scheduler = build_scheduler(config)
     try:
@@ -135,3 +140,27 @@ def run_forever(config: Config, on_start: Callable[[BackgroundScheduler], None] 
             scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if lock is not None:
+            lock.close()
+
+
+def _single_scheduler_lock(config: Config) -> IO[bytes] | None:
+    """Refuse a second scheduler on the same SQLite database (an flock beside the file).
+
+    Two schedulers sharing one job store run jobs twice or lose them (APScheduler's FAQ).
+    For PostgreSQL, one active scheduler is arranged by deployment (see deploy/README.md).
+    """
+    prefix = "sqlite:///"
+    if not config.database_url.startswith(prefix):
+        return None
+    path = Path(config.database_url[len(prefix) :] + ".scheduler.lock")
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise MonitorError(
+            f"another `monitor run` already schedules {path.name[: -len('.scheduler.lock')]}; "
+            "run one scheduler per database"
+        ) from None
+    return handle

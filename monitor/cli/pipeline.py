@@ -146,5 +146,8 @@ def run(state: Any) -> None:
             click.echo(f"  {job.name}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
         click.echo("press Ctrl-C to stop")
 
-    run_forever(config, on_start=started)
+    try:
+        run_forever(config, on_start=started)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("stopped")

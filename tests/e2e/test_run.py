@@ -47,6 +47,16 @@ dispatch: {{every: 1s}}
             deadline = time.monotonic() + 90
             while not smtp_sink.messages and time.monotonic() < deadline and process.poll() is None:
                 time.sleep(0.2)
+            second = subprocess.run(
+                [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+                check=False,
+            )
+            assert second.returncode == 1
+            assert "another `monitor run` already schedules monitor.db" in second.stderr
             time.sleep(3)  # let more scheduled crawls run: they must not alert again
         finally:
             process.send_signal(signal.SIGTERM)
