@@ -19,6 +19,7 @@ import re
 import warnings
 from collections.abc import Iterable
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.boilerplate import is_furniture
@@ -36,13 +37,14 @@ _INVISIBLE = re.compile(
 )
 _BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|h[1-6]|li|br|tr|section|article|blockquote)\b)[^>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
-_HIDDEN_XPATH = (
-    "//*[@hidden or @aria-hidden='true'"
-    " or contains(translate(@style,' ',''),'display:none')"
-    " or contains(translate(@style,' ',''),'visibility:hidden')"
-    " or contains(@class,'tooltip') or contains(@class,'popover') or contains(@class,'hovercard')"
-    " or contains(@class,'rollover')]"
+# Attribute tests inside the predicates keep this one cheap pass over the tree;
+# ``_is_hidden`` then confirms the style matches (``text-decoration:none`` is visible).
+_HIDDEN_XPATH = etree.XPath(
+    "//*[@hidden or @aria-hidden='true' or @style[contains(.,'none') or contains(.,'hidden')]"
+    " or @class[contains(.,'tooltip') or contains(.,'popover') or contains(.,'hovercard')"
+    " or contains(.,'rollover')]]"
 )
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
 def extract_body(
@@ -74,11 +76,20 @@ def extract_body(
 
 def prune_hidden(tree: lxml_html.HtmlElement) -> None:
     """Remove elements that the publisher hides from readers (keeping their tails)."""
-    for element in tree.xpath(_HIDDEN_XPATH):
-        if element.tag in ("html", "body", "main", "article"):
+    for element in _HIDDEN_XPATH(tree):
+        if element.tag in ("html", "body", "main", "article") or element.getparent() is None:
             continue
-        if element.getparent() is not None:
-            element.drop_tree()
+        style = element.get("style")
+        if style is not None and not _HIDDEN_STYLE.search(style) and not _hidden_by_other_means(element):
+            continue
+        element.drop_tree()
+
+
+def _hidden_by_other_means(element: lxml_html.HtmlElement) -> bool:
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+        return True
+    classes = element.get("class") or ""
+    return any(word in classes for word in ("tooltip", "popover", "hovercard", "rollover"))
 
 
 def clean_lines(
