@@ -35,6 +35,7 @@ _MAX_NAMES = 12
 
 _BYLINE_XPATH = (
     "//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'author-name')"
+    " or @class='autor' or contains(@class,'autor ') or contains(@class,'auteur')"
     " or contains(@class,'article-author') or contains(@class,'author__name') or @class='author'"
     " or contains(@data-testid,'byline')][not(self::meta)][not(self::link)]"
 )
@@ -83,6 +84,18 @@ def _looks_like_name(part: str) -> bool:
 
 def _key(name: str) -> str:
     return _SPACE.sub(" ", name).strip().casefold()
+
+
+def is_byline(line: str, authors: Iterable[str]) -> bool:
+    """True for a short line that is only the byline ("By Jane Doe and John Roe")."""
+    if len(line) > 120:
+        return False
+    stripped = _PREFIX.sub("", line).strip()
+    if stripped == line.strip():
+        return False
+    names = _split(line)
+    known = {_key(a) for a in authors}
+    return bool(names) and (all(_key(n) in known for n in names) or len(stripped.split()) <= 8)
 
 
 def page_bylines(tree: lxml_html.HtmlElement) -> list[str]:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from lxml import etree
 from lxml import html as lxml_html
 
+from monitor.parse.authors import is_byline
 from monitor.parse.boilerplate import is_furniture
 
 with warnings.catch_warnings():
@@ -44,6 +45,12 @@ _HIDDEN_XPATH = etree.XPath(
     " or @class[contains(.,'tooltip') or contains(.,'popover') or contains(.,'hovercard')"
     " or contains(.,'rollover')]]"
 )
+# Class names publishers give the standfirst (English, German, French, Spanish, Italian).
+_DECK_CLASS = re.compile(
+    r"dek|standfirst|summary|subtitle|subhead|strap|teaser|intro|lede|lead|excerpt|vorspann|chapo|chapeau"
+    r"|sapo|entradilla|sommario|occhiello|catenaccio",
+    re.IGNORECASE,
+)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -53,6 +60,7 @@ def extract_body(
     *,
     titles: Iterable[str] = (),
     descriptions: Iterable[str] = (),
+    authors: Iterable[str] = (),
 ) -> str:
     """The main text of ``tree`` as paragraphs separated by blank lines ("" if none).
 
@@ -70,7 +78,7 @@ def extract_body(
         with_metadata=False,
         output_format="txt",
     )
-    lines = clean_lines((text or "").splitlines(), tree, titles, descriptions)
+    lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)
     return tidy("\n\n".join(lines))
 
 
@@ -97,14 +105,20 @@ def clean_lines(
     tree: lxml_html.HtmlElement,
     titles: Iterable[str],
     descriptions: Iterable[str],
+    authors: Iterable[str] = (),
 ) -> list[str]:
-    """Drop the repeated headline/standfirst at the top and furniture lines anywhere."""
+    """Drop the headline, byline and standfirst repeated at the top, and furniture lines."""
     kept = [line.strip() for line in lines if line.strip()]
     heads = {_key(t) for t in titles if _key(t)}
-    while kept and _key(kept[0]) in heads:
-        kept.pop(0)
     decks = {_key(d) for d in descriptions if _key(d)}
-    if len(kept) > 2 and _key(kept[0]) in decks and not _is_body_paragraph(tree, kept[0]):
+    names = list(authors)
+    for _ in range(4):
+        if len(kept) < 2:
+            break
+        first = kept[0]
+        standfirst = _key(first) in decks and not _is_body_paragraph(tree, first)
+        if not (_key(first) in heads or is_byline(first, names) or standfirst):
+            break
         kept.pop(0)
     return [line for line in kept if not is_furniture(line)]
 
@@ -127,6 +141,8 @@ def _is_body_paragraph(tree: lxml_html.HtmlElement, line: str) -> bool:
     for element in tree.xpath(f"//p[contains(., {quote}{probe}{quote})]")[:5]:
         if _key(element.text_content()) != key:
             continue
+        if _DECK_CLASS.search(" ".join((element.get("class") or "", element.get("id") or ""))):
+            return False
         parent = element.getparent()
         if parent is None:
             continue

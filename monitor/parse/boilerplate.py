@@ -34,6 +34,9 @@ _LEADS = re.compile(
     r"|copyright\b|©|\(c\) \d{4}|all rights reserved|alle rechte vorbehalten|tous droits réservés"
     r"|this copy is for your personal|an error has occurred|advertisement$|anzeige$|publicité$|pubblicità$"
     r"|publicidad$|werbung$|filed under:|posted in:|tags?:|image:|photo:|credit:"
+    r"|(?:impressum|datenschutz|imprint|privacy policy|terms of (?:use|service)|cookie policy|contact us"
+    r"|about us|mentions légales|kontakt|contatti|contacto)\s*$"
+    r"|artikel teilen|diskutieren sie mit|kommentare\b|commentaires\b|commenti\b|comentarios\b"
     r")",
     re.IGNORECASE,
 )

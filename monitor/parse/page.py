@@ -23,6 +23,7 @@ from monitor.parse.body import extract_body, markup_text, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
 from monitor.parse.decode import decode_html
 from monitor.parse.fields import choose_language, choose_title, first, squash
+from monitor.parse.language import detect_language
 from monitor.parse.structured import Hints, collect_hints
 from monitor.urls import canonical_url, host_of
 
@@ -63,7 +64,11 @@ def parse_html(
     published_at = _published(tree, hints, found, page_url)
     # Last: the body extraction prunes the tree in place.
     body = found.get("body") or extract_body(
-        tree, page_url or None, titles=[title, *hints.titles], descriptions=hints.descriptions
+        tree,
+        page_url or None,
+        titles=[title, *hints.titles],
+        descriptions=hints.descriptions,
+        authors=authors,
     )
     if not body and len(tree.text_content()) < 200:
         body = markup_text(text)
@@ -78,7 +83,7 @@ def parse_html(
         authors=authors,
         published_at=published_at,
         modified_at=first_date(hints.modified),
-        language=choose_language(hints.languages),
+        language=choose_language(hints.languages) or detect_language(f"{title}\n{body}"),
         description=first(hints.descriptions),
         section=first(hints.sections, limit=200),
         site_name=first(hints.site_names, limit=200),

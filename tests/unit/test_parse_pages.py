@@ -1,0 +1,58 @@
+"""Golden tests over hand-written fixture pages: URL -> file -> expected fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.parse import parse_file
+from monitor.parse.language import detect_language
+
+PAGES = Path(__file__).parent.parent / "fixtures" / "pages"
+
+
+def test_german_page_in_undeclared_windows_1252():
+    article = parse_file(
+        PAGES / "motorwelt-de-kooperation.html",
+        "https://www.motorwelt.example/wirtschaft/daimler-renault-kooperation-a-1042.html?utm_medium=rss",
+    )
+    assert article.title == "Daimler und Renault besiegeln Kooperation"
+    assert (
+        article.canonical_url
+        == "https://www.motorwelt.example/wirtschaft/daimler-renault-kooperation-a-1042.html"
+    )
+    assert article.authors == ("Karl Schrauber", "Anna Kolben")
+    assert article.published_at == datetime(2010, 4, 7, 9, 15, tzinfo=UTC)
+    assert article.language == "de"
+    assert article.site_name == "Motorwelt Online"
+    paragraphs = article.body.split("\n\n")
+    assert paragraphs[0].startswith("Daimler und Renault-Nissan haben am Mittwoch in Brüssel")
+    assert paragraphs[-1].endswith("über fünf Jahre.")
+    assert len(paragraphs) == 3
+    for furniture in ("Von Karl", "Plattformen und Motoren teilen", "Lesen Sie auch", "Kommentare",
+                      "Diskutieren", "Impressum", "Rechte vorbehalten", "Artikel teilen"):  # fmt: skip
+        assert furniture not in article.body
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("German automaker Daimler AG and French car manufacturer Renault have agreed on a new strategy that "
+         "will see both parties create a global small-car alliance, sharing the costs of development.", "en"),
+        ("Renault und Daimler arbeiten künftig bei Kleinwagen zusammen, sagte ein Sprecher in Brüssel. "
+         "Die beiden Konzerne wollen auch Motoren teilen und die Kosten für die Entwicklung senken.", "de"),
+        ("Le constructeur allemand Daimler et le français Renault ont conclu une alliance dans les petites "
+         "voitures, selon un porte-parole qui a parlé mardi à Bruxelles avec des journalistes.", "fr"),
+        ("Daimler y Renault han acordado una alianza para los coches pequeños, según informó el martes un "
+         "portavoz de la empresa en Bruselas, que no dio más detalles sobre el acuerdo con la prensa.", "es"),
+        ("ダイムラーとルノーが小型車で提携すると発表した。両社は小型車の開発費を分担する。", "ja"),
+        ("Renault и Daimler будут сотрудничать в области малолитражных автомобилей, сообщил во вторник "
+         "представитель компании в Брюсселе, и это не первый такой случай для них.", "ru"),
+        ("Too short to tell.", None),
+        ("", None),
+    ],
+)  # fmt: skip
+def test_detect_language(text, code):
+    assert detect_language(text) == code
