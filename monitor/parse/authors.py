@@ -37,6 +37,8 @@ _BYLINE_XPATH = (
     "//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'author-name')"
     " or @class='autor' or contains(@class,'autor ') or contains(@class,'auteur')"
     " or contains(@class,'article-author') or contains(@class,'author__name') or @class='author'"
+    " or contains(@class,'post-author') or contains(@class,'entry-author') or contains(@class,'posted-by')"
+    " or contains(@class,'meta-author') or contains(@class,'story-author') or contains(@class,'writer')"
     " or contains(@data-testid,'byline')][not(self::meta)][not(self::link)]"
 )
 

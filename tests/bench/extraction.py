@@ -194,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     ours, traf = score(pages, ours_out, ours_s), score(pages, traf_out, traf_s)
 
     print(f"{len(pages)} pages from {args.data}")
-    header = f"{'extractor':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'accuracy':>10}{'pages/s':>9}"
+    header = f"{'extractor':<18}{'precision':>10}{'recall':>8}{'F1':>8}{'accuracy':>10}{'pages/s':>9}"
     print(header + f"{'title':>8}{'author':>8}{'date':>8}")
     for name, s in (("monitor.parse", ours), (f"trafilatura {trafilatura.__version__}", traf)):
         print(
-            f"{name:<14}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>8.3f}{s.accuracy:>10.3f}"
+            f"{name:<18}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>8.3f}{s.accuracy:>10.3f}"
             f"{s.pages_per_s:>9.1f}{s.title:>8.0%}{s.authors:>8.0%}{s.date:>8.0%}"
         )
     if args.pages:
