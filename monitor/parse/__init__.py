@@ -5,7 +5,11 @@ Which library does what:
 - ``decode``: charset sniffing with the standard codecs and charset-normalizer.
 - lxml builds the tree once (``page.build_tree``); everything else reads that tree.
 - ``structured``: JSON-LD (``json``), OpenGraph, Twitter, Dublin Core and meta tags (lxml).
-- ``body``: the main text, from trafilatura.
+- ``body``: the main text, from trafilatura (fast mode, no comments) on the shared tree,
+  after hidden elements are pruned; then the repeated headline, byline and standfirst
+  are dropped, and ``boilerplate`` removes furniture lines ("Read more:", newsletters,
+  copyright) in the main newsroom languages.
+- ``language``: a stop-word/script guess when the page declares no language.
 - ``dates``: ISO 8601, RFC 2822 and free-form dates (python-dateutil); htmldate as the last
   resort that searches the URL and the text.
 - ``authors``: byline cleaning with regular expressions.
