@@ -5,7 +5,7 @@ resumes the schedule. It pickles each job's function reference and arguments: th
 below are module-level functions taking only plain strings, and their names must stay
 stable (a job that cannot be unpickled is deleted by the job store). ``coalesce`` merges
 a backlog into one run, ``max_instances=1`` forbids overlapping crawls of one source, and
-``misfire_grace_time`` is raised from APScheduler's 1 s default so a crawl missed while
+``misfire_grace_time=None`` (no limit, instead of APScheduler's 1 s) so a crawl missed while
 the process was busy or down still runs.
 
 The job store must not be shared by two running schedulers (APScheduler's FAQ); run one
@@ -91,7 +91,6 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
     for source in config.sources:
         job_id = JOB_PREFIX + source.name
         wanted.add(job_id)
-        interval = source.schedule.every or 3600
         scheduler.add_job(
             run_crawl_job,
             trigger=_trigger(source),
@@ -99,7 +98,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
             id=job_id,
             name=f"crawl {source.name}",
             replace_existing=True,
-            misfire_grace_time=max(60, interval // 2),
+            misfire_grace_time=None,
         )
     scheduler.add_job(
         run_dispatch_job,
@@ -108,7 +107,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
         id=DISPATCH_JOB,
         name="dispatch alerts",
         replace_existing=True,
-        misfire_grace_time=config.dispatch_every,
+        misfire_grace_time=None,
     )
     for job in scheduler.get_jobs():
         if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
