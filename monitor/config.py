@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.channels import Channel, read_apprise_file, read_channels
 from monitor.errors import ConfigError
 from monitor.yamlfile import Node, expand_env, load_yaml
 
@@ -81,6 +82,10 @@ class Config:
     timezone: str = "UTC"
     dispatch_every: int = 60
     max_attempts: int = 5
+    max_age: int = 86400  # seconds an alert keeps being retried before it is failed
+    lease: int = 300  # seconds a dispatcher owns a claimed alert before another may take it
+    channel_settings: Mapping[str, Channel] = field(default_factory=dict)
+    templates: Path | None = None  # a folder whose Jinja2 templates override the built-in ones
 
     def source(self, name: str) -> Source:
         """The source called ``name``; ``ConfigError`` with suggestions if there is none."""
@@ -152,6 +157,7 @@ class _Reader:
     def __init__(self, environ: dict[str, str]) -> None:
         self.environ = environ
         self.errors: list[ConfigError] = []
+        self.channel_settings: dict[str, Channel] = {}
 
     def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, Node] | None:
         if not isinstance(node.value, dict):
@@ -203,6 +209,8 @@ class _Reader:
                 "sources",
                 "channels",
                 "dispatch",
+                "apprise",
+                "templates",
             )
             fields = self.mapping(root, "monitor.yaml", keys)
         if fields is None:
@@ -213,6 +221,18 @@ class _Reader:
             database = _resolve_sqlite(url, base)
         sources = self.sources(fields["sources"]) if "sources" in fields else ()
         channels = self.channels(fields["channels"]) if "channels" in fields else {}
+        if "apprise" in fields:
+            found = read_apprise_file(fields["apprise"], base, self.environ)
+            self.errors += found.errors
+            channels = {
+                tag: tuple(dict.fromkeys(channels.get(tag, ()) + found.urls.get(tag, ())))
+                for tag in {**channels, **found.urls}
+            }
+        templates = None
+        if "templates" in fields and (folder := self.text(fields["templates"], "templates", env=True)):
+            templates = (base / folder).resolve()
+            if not templates.is_dir():
+                self.errors.append(fields["templates"].error(f"templates folder {templates} does not exist"))
         rule_nodes = fields.get("rules")
         rules = self.texts(rule_nodes, "rules path", env=True) if rule_nodes else ("rules",)
         timezone = "UTC"
@@ -222,10 +242,16 @@ class _Reader:
         user_agent = DEFAULT_USER_AGENT
         if "user_agent" in fields:
             user_agent = self.text(fields["user_agent"], "user_agent") or DEFAULT_USER_AGENT
-        dispatch_every, max_attempts = 60, 5
+        dispatch_every, max_attempts, max_age, lease = 60, 5, 86400, 300
         if "dispatch" in fields and (
-            dispatch := self.mapping(fields["dispatch"], "dispatch", ("every", "max_attempts"))
+            dispatch := self.mapping(
+                fields["dispatch"], "dispatch", ("every", "max_attempts", "max_age", "lease")
+            )
         ):
+            if "max_age" in dispatch:
+                max_age = self.convert(dispatch["max_age"], parse_duration, "max_age") or max_age
+            if "lease" in dispatch:
+                lease = self.convert(dispatch["lease"], parse_duration, "lease") or lease
             if "every" in dispatch:
                 dispatch_every = self.convert(dispatch["every"], parse_duration, "every") or 60
             if "max_attempts" in dispatch:
@@ -240,6 +266,10 @@ class _Reader:
             timezone=timezone,
             dispatch_every=dispatch_every,
             max_attempts=max_attempts,
+            max_age=max_age,
+            lease=lease,
+            channel_settings=self.channel_settings,
+            templates=templates,
         )
 
     def sources(self, node: Node) -> tuple[Source, ...]:
@@ -329,25 +359,10 @@ class _Reader:
         return Schedule(every=every, cron=cron, jitter=jitter)
 
     def channels(self, node: Node) -> dict[str, tuple[str, ...]]:
-        if not isinstance(node.value, dict):
-            self.errors.append(node.error("channels must map a tag to apprise URLs"))
-            return {}
-        result: dict[str, tuple[str, ...]] = {}
-        for tag, (key_node, value) in node.value.items():
-            if not isinstance(tag, str) or not _NAME.match(tag):
-                self.errors.append(key_node.error(f"channel tag {tag!r} must be lowercase-kebab"))
-                continue
-            # An entry that expands to nothing (``${OPTIONAL_URL:-}``) is an unset option, skipped;
-            # the same URL twice is sent once.
-            urls = tuple(
-                dict.fromkeys(url for url in self.texts(value, f"channel {tag!r} URL", env=True) if url)
-            )
-            for url in urls:
-                if "://" not in url:
-                    # Say which entry is wrong without echoing it: it may hold a secret.
-                    self.errors.append(value.error(f"channel {tag!r}: not an apprise URL (no '://')"))
-            result[tag] = urls
-        return result
+        found = read_channels(node, self.environ)
+        self.errors += found.errors
+        self.channel_settings = found.settings
+        return found.urls
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:

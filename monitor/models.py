@@ -2,7 +2,8 @@
 
 Uniqueness is enforced by the database, not by Python checks: one article per canonical
 URL, one match per (rule, article), one alert per (rule, article, channel) and per
-(rule, story, channel), so that syndicated copies of a story alert once.
+(rule, story, channel), so that syndicated copies of a story alert once, and one digest
+per (channel, schedule, window).
 """
 
 from __future__ import annotations
@@ -113,11 +114,52 @@ class MatchRow(Base):
     article: Mapped[ArticleRow] = relationship()
 
 
-class AlertRow(Base):
+class OutboxColumns:
+    """The delivery state shared by every outbox table (alerts and digests).
+
+    ``pending`` -> ``sending`` (leased to one worker until ``lease_until``; ``lease_token``
+    says which claim owns it) -> ``sent`` | ``failed``. ``delivered`` holds the keys of the
+    channel's targets that already accepted the message, so a retry after a partial failure
+    never resends to a target that succeeded.
+    """
+
+    channel: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    lease_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    delivered: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class DigestRow(OutboxColumns, Base):
+    """One digest message: a channel's held alerts of one schedule window, sent together.
+
+    Unique per (channel, schedule, window end), so two workers closing the same window
+    build one digest.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("channel", "schedule", "window_end", name="uq_digest_window"),
+        Index("ix_digests_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(200))
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    alerts: Mapped[list[AlertRow]] = relationship(back_populates="digest", order_by="AlertRow.id")
+
+
+class AlertRow(OutboxColumns, Base):
     """The outbox: one message due to one channel tag, written with its match.
 
-    ``delivered`` holds the keys of the channel's targets that already accepted it, so a
-    retry after a partial failure never resends to a target that succeeded.
+    An instant alert is sent on its own. An alert of a digest rule, or one over its rule's
+    ``max_per_hour``, is ``held`` with the cron ``digest_key`` of the digest it waits for;
+    when that window closes it joins a ``DigestRow`` and is sent with it.
     """
 
     __tablename__ = "alerts"
@@ -125,24 +167,20 @@ class AlertRow(Base):
         UniqueConstraint("rule", "article_id", "channel", name="uq_alert_rule_article_channel"),
         UniqueConstraint("rule", "story_id", "channel", name="uq_alert_rule_story_channel"),
         Index("ix_alerts_due", "status", "next_attempt_at"),
+        Index("ix_alerts_held", "status", "channel", "digest_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule: Mapped[str] = mapped_column(String(200))
-    channel: Mapped[str] = mapped_column(String(200))
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered: Mapped[list[str]] = mapped_column(JSON, default=list)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    digest_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), default=None, index=True)
     article: Mapped[ArticleRow] = relationship()
     match: Mapped[MatchRow] = relationship()
+    digest: Mapped[DigestRow | None] = relationship(back_populates="alerts")
 
 
 class CrawlRun(Base):

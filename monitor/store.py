@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
@@ -22,10 +22,15 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from monitor.article import Article
 from monitor.errors import StorageError
 from monitor.models import AlertRow, ArticleRow, Base, CrawlRun, MatchRow, Story, StoryBand
+
+# The outbox queries live in monitor.outbox; these names stay importable from here.
+from monitor.outbox import ALERT_STATUSES as ALERT_STATUSES
+from monitor.outbox import claim_alerts as claim_alerts
+from monitor.outbox import finish_alert as finish_alert
+from monitor.outbox import retry_failed_alerts as retry_failed_alerts
 from monitor.stories import SIMILARITY_THRESHOLD, Signature
 
 MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
-ALERT_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 class Database:
@@ -211,63 +216,6 @@ def save_match(
         )
         created += alert_id is not None
     return created
-
-
-def claim_alerts(session: Session, now: datetime, lease: timedelta, limit: int = 100) -> list[AlertRow]:
-    """Lease due alerts (pending and due, or sending with an expired lease) to this worker.
-
-    ``FOR UPDATE SKIP LOCKED`` lets several dispatchers share PostgreSQL; on SQLite the
-    ``BEGIN IMMEDIATE`` transaction already serialises them.
-    """
-    due = or_(
-        and_(AlertRow.status == "pending", AlertRow.next_attempt_at <= now),
-        and_(AlertRow.status == "sending", AlertRow.lease_until < now),
-    )
-    statement = (
-        select(AlertRow)
-        .where(due)
-        .order_by(AlertRow.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=AlertRow)
-        .options(joinedload(AlertRow.article), joinedload(AlertRow.match))
-    )
-    alerts = list(session.scalars(statement).unique())
-    for alert in alerts:
-        alert.status = "sending"
-        alert.lease_until = now + lease
-    return alerts
-
-
-def finish_alert(
-    session: Session,
-    alert_id: int,
-    delivered: Sequence[str],
-    error: str | None,
-    now: datetime,
-    retry_at: datetime | None,
-) -> str:
-    """Record one delivery attempt; returns the new status (sent, pending or failed)."""
-    alert = session.get_one(AlertRow, alert_id)
-    alert.delivered = sorted(set(alert.delivered) | set(delivered))
-    alert.attempts += 1
-    alert.lease_until = None
-    if error is None:
-        alert.status, alert.sent_at, alert.last_error = "sent", now, None
-    elif retry_at is None:
-        alert.status, alert.last_error = "failed", error
-    else:
-        alert.status, alert.last_error, alert.next_attempt_at = "pending", error, retry_at
-    return alert.status
-
-
-def retry_failed_alerts(session: Session, now: datetime) -> int:
-    """Put every failed alert back in the queue; returns how many."""
-    result = session.execute(
-        update(AlertRow)
-        .where(AlertRow.status == "failed")
-        .values(status="pending", attempts=0, next_attempt_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def recent_alerts(session: Session, limit: int = 20, status: str | None = None) -> list[AlertRow]:

@@ -1,0 +1,212 @@
+"""The ``channels:`` section of monitor.yaml: apprise URLs by tag, and how each tag is written to.
+
+Two forms, mixable::
+
+    channels:
+      alerts: [mailto://..., "${SLACK_URL}"]      # short: a tag and its apprise URLs
+      team:                                       # long: the same plus delivery settings
+        urls: ["${TEAMS_URL}"]
+        timezone: Europe/Berlin                   # times in messages; quiet hours; digest cron
+        quiet_hours: "22:00-07:00"                # nothing is sent then; it waits until the end
+        digest: "0 8 * * 1-5"                     # this channel's digest schedule (cron)
+    apprise: apprise.yml                          # apprise's own config file: URLs join their tags
+
+Secrets come from ``${ENV}`` references and are never echoed: an error names the channel
+and the position of the entry, not its text. Parsing returns errors instead of raising,
+so ``monitor check`` can list them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.errors import ConfigError
+from monitor.yamlfile import Node, expand_env
+
+DEFAULT_DIGEST = "0 * * * *"  # on the hour, in the channel's time zone
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_LONG_KEYS = ("urls", "timezone", "quiet_hours", "digest")
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily span of local time when a channel gets nothing (it may cross midnight)."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.start == self.end:
+            raise ValueError("quiet hours must not start and end at the same time")
+
+    def contains(self, local: datetime) -> bool:
+        """Whether the local time ``local`` falls in the span."""
+        now = local.time().replace(tzinfo=None)
+        if self.start < self.end:
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end
+
+    def ends_after(self, local: datetime) -> datetime:
+        """The first end of the span after ``local`` (same time zone as ``local``)."""
+        end = datetime.combine(local.date(), self.end, tzinfo=local.tzinfo)
+        return end if end > local else end + timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Delivery settings of one channel tag (its URLs stay in ``Config.channels``)."""
+
+    timezone: str | None = None  # None: the global ``timezone:`` of monitor.yaml
+    quiet_hours: QuietHours | None = None
+    digest: str = DEFAULT_DIGEST
+
+
+@dataclass(slots=True)
+class ChannelsResult:
+    """What ``read_channels`` found: URLs by tag, settings by tag, and every error."""
+
+    urls: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    settings: dict[str, Channel] = field(default_factory=dict)
+    errors: list[ConfigError] = field(default_factory=list)
+
+
+def parse_quiet_hours(value: Any) -> QuietHours:
+    """``"22:00-07:00"`` as ``QuietHours``; ``ValueError`` otherwise."""
+    match = _QUIET.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a span like 22:00-07:00")
+    hour1, minute1, hour2, minute2 = (int(part) for part in match.groups())
+    try:
+        return QuietHours(time(hour1, minute1), time(hour2, minute2))
+    except ValueError as exc:
+        raise ValueError(f"{value!r}: {exc}") from None
+
+
+def check_cron(value: Any) -> str:
+    """A five-field cron line APScheduler accepts; ``ValueError`` otherwise."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    CronTrigger.from_crontab(str(value))
+    return str(value)
+
+
+def check_zone(value: Any) -> str:
+    """An IANA time zone name; ``ValueError`` otherwise."""
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return str(value)
+
+
+def read_channels(node: Node, environ: Mapping[str, str]) -> ChannelsResult:
+    """Read the ``channels:`` mapping (short and long forms) without raising."""
+    result = ChannelsResult()
+    if not isinstance(node.value, dict):
+        result.errors.append(node.error("channels must map a tag to apprise URLs"))
+        return result
+    for tag, (key_node, value) in node.value.items():
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            result.errors.append(key_node.error(f"channel tag {tag!r} must be lowercase-kebab"))
+            continue
+        if isinstance(value.value, dict):
+            urls_node, settings = _long_form(tag, value, result.errors)
+            result.settings[tag] = settings
+        else:
+            urls_node = value
+        if urls_node is not None:
+            result.urls[tag] = _urls(tag, urls_node, environ, result.errors)
+    return result
+
+
+def _long_form(tag: str, node: Node, errors: list[ConfigError]) -> tuple[Node | None, Channel]:
+    fields: dict[str, Node] = {}
+    for key, (key_node, value) in node.value.items():
+        if key in _LONG_KEYS:
+            fields[key] = value
+        else:
+            errors.append(
+                key_node.error(f"unknown key {key!r} in channel {tag!r}; use {', '.join(_LONG_KEYS)}")
+            )
+    if "urls" not in fields:
+        errors.append(node.error(f"channel {tag!r} needs 'urls'"))
+    values: dict[str, Any] = {}
+    for key, convert in (
+        ("timezone", check_zone),
+        ("quiet_hours", parse_quiet_hours),
+        ("digest", check_cron),
+    ):
+        if key in fields:
+            try:
+                values[key] = convert(fields[key].value)
+            except (TypeError, ValueError) as exc:
+                errors.append(fields[key].error(f"channel {tag!r} {key}: {exc}"))
+    return fields.get("urls"), Channel(**values)
+
+
+def _urls(tag: str, node: Node, environ: Mapping[str, str], errors: list[ConfigError]) -> tuple[str, ...]:
+    items = node.value if isinstance(node.value, list) else [node]
+    urls: list[str] = []
+    for item in items:
+        if not isinstance(item.value, str) or not item.value.strip():
+            errors.append(item.error(f"channel {tag!r} URL must be a non-empty string"))
+            continue
+        try:
+            url = expand_env(item.value, item, dict(environ))
+        except ConfigError as error:
+            errors.append(error)
+            continue
+        if not url:  # ``${OPTIONAL_URL:-}``: an unset option, skipped
+            continue
+        if "://" not in url:
+            # Say which entry is wrong without echoing it: it may hold a secret.
+            errors.append(item.error(f"channel {tag!r}: not an apprise URL (no '://')"))
+            continue
+        urls.append(url)
+    return tuple(dict.fromkeys(urls))  # the same URL twice is sent once
+
+
+def read_apprise_file(node: Node, base: Path, environ: Mapping[str, str]) -> ChannelsResult:
+    """Load apprise's own config file (YAML or text form); each URL joins the channels of its tags.
+
+    ``${ENV}`` references are expanded first, as everywhere in monitor.yaml. apprise logs
+    the raw file at debug level, so ``monitor.notify`` redacts what it loads from logs.
+    """
+    import apprise
+
+    result = ChannelsResult()
+    if not isinstance(node.value, str) or not node.value.strip():
+        result.errors.append(node.error("apprise must be the path of an apprise config file"))
+        return result
+    path = base / node.value
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        result.errors.append(node.error(f"cannot read apprise config {path}: {exc.strerror}"))
+        return result
+    try:
+        text = expand_env(text, node, dict(environ))
+    except ConfigError as error:
+        result.errors.append(error)
+        return result
+    loader = apprise.AppriseConfig()
+    fmt = "yaml" if path.suffix in (".yml", ".yaml") else "text"
+    services: list[Any] = list(loader.services()) if loader.add_config(text, format=fmt) else []
+    if not services:
+        result.errors.append(node.error(f"{path}: apprise found no valid URL in this file"))
+    urls: dict[str, list[str]] = {}
+    for index, service in enumerate(services, start=1):
+        tags = sorted(str(tag) for tag in getattr(service, "tags", ()))
+        if not tags:
+            result.errors.append(node.error(f"{path}: URL #{index} has no tag, so no rule can name it"))
+        for tag in tags:
+            urls.setdefault(tag, []).append(str(service.url(privacy=False)))
+    result.urls = {tag: tuple(dict.fromkeys(found)) for tag, found in urls.items()}
+    return result
