@@ -8,20 +8,18 @@ a backlog into one run, ``max_instances=1`` forbids overlapping crawls of one so
 ``misfire_grace_time=None`` (no limit, instead of APScheduler's 1 s) so a crawl missed while
 the process was busy or down still runs.
 
-The job store must not be shared by two running schedulers (APScheduler's FAQ); run one
-``monitor run`` per database.
+The job store must not be shared by two running schedulers (APScheduler's FAQ), so one
+scheduler is active per database (``monitor.locks``): on PostgreSQL further ``monitor run``
+processes stand by and take over when it dies; on SQLite they are refused.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
-from typing import IO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -32,12 +30,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config, Source, load_config
 from monitor.crawl import crawl_source, stop_children
 from monitor.errors import MonitorError
+from monitor.locks import scheduler_lock
 from monitor.notify import Dispatcher
 from monitor.store import Database
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "crawl:"
 DISPATCH_JOB = "dispatch"
+STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 
 
 def run_crawl_job(config_path: str, source_name: str) -> None:
@@ -114,52 +114,51 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
             job.remove()
 
 
-def run_forever(config: Config, on_start: Callable[[BackgroundScheduler], None] | None = None) -> None:
-    """Run the scheduler until SIGINT or SIGTERM, then stop jobs and crawl children cleanly."""
+def run_forever(
+    config: Config,
+    on_start: Callable[[BackgroundScheduler], None] | None = None,
+    *,
+    on_standby: Callable[[], None] | None = None,
+    poll: float = STANDBY_POLL,
+) -> None:
+    """Run the scheduler until SIGINT or SIGTERM, then stop jobs and crawl children cleanly.
+
+    Only one scheduler may be active per database (``monitor.locks.scheduler_lock``): on
+    PostgreSQL a second one waits as a standby, polling every ``poll`` seconds, and takes
+    over when the active one dies; on SQLite it is refused. A leader that loses its lock
+    (its database session dropped) stops with a ``MonitorError`` rather than run beside
+    the standby that has taken over.
+    """
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signum)
         stop.set()
 
-    lock = _single_scheduler_lock(config)
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = build_scheduler(config)
+    scheduler: BackgroundScheduler | None = None
+    lock = None
     try:
+        lock = scheduler_lock(config.database_url, stop, poll=poll, on_wait=on_standby)
+        if lock is None:  # stopped while standing by
+            return
+        scheduler = build_scheduler(config)
         scheduler.start(paused=True)
         sync_jobs(scheduler, config)
         scheduler.resume()
         if on_start is not None:
             on_start(scheduler)
         while not stop.wait(1.0):
-            pass
+            if not lock.held():
+                raise MonitorError(
+                    "lost the scheduler lock (the database session dropped); stopping so that "
+                    "only one scheduler runs: restart `monitor run` to stand by again"
+                )
     finally:
         stop_children()
-        if scheduler.running:
+        if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if lock is not None:
-            lock.close()
-
-
-def _single_scheduler_lock(config: Config) -> IO[bytes] | None:
-    """Refuse a second scheduler on the same SQLite database (an flock beside the file).
-
-    Two schedulers sharing one job store run jobs twice or lose them (APScheduler's FAQ).
-    For PostgreSQL, one active scheduler is arranged by deployment (see deploy/README.md).
-    """
-    prefix = "sqlite:///"
-    if not config.database_url.startswith(prefix):
-        return None
-    path = Path(config.database_url[len(prefix) :] + ".scheduler.lock")
-    handle = path.open("ab")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise MonitorError(
-            f"another `monitor run` already schedules {path.name[: -len('.scheduler.lock')]}; "
-            "run one scheduler per database"
-        ) from None
-    return handle
+            lock.release()

@@ -27,6 +27,7 @@ CLOSESPIDER_TIMEOUT = 600
 LOG_LEVEL = "WARNING"
 
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
+EXTENSIONS = {"monitor.extensions.CrawlLock": 100}  # one running crawl per source
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -130,7 +130,8 @@ def run(state: Any) -> None:
     """Run the scheduler: crawl every source on its schedule and send alerts, until stopped.
 
     Jobs are stored in the database, so a restart resumes the schedule. Ctrl-C or SIGTERM
-    stops cleanly (running crawls are asked to finish, then stopped).
+    stops cleanly (running crawls are asked to finish, then stopped). On PostgreSQL a second
+    `monitor run` stands by and takes over when the active one stops or dies.
     """
     from monitor.schedule import run_forever
 
@@ -146,8 +147,11 @@ def run(state: Any) -> None:
             click.echo(f"  {job.name}: next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
         click.echo("press Ctrl-C to stop")
 
+    def standby() -> None:
+        click.echo("standby: another `monitor run` is the active scheduler; taking over when it stops")
+
     try:
-        run_forever(config, on_start=started)
+        run_forever(config, on_start=started, on_standby=standby)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("stopped")
