@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError
+from monitor.redact import env_values, protect
 from monitor.yamlfile import Node, expand_env
 
 DEFAULT_DIGEST = "0 * * * *"  # on the hour, in the channel's time zone
@@ -165,6 +166,7 @@ def _urls(tag: str, node: Node, environ: Mapping[str, str], errors: list[ConfigE
             continue
         if not url:  # ``${OPTIONAL_URL:-}``: an unset option, skipped
             continue
+        protect([url] if "://" in url else [], env_values(item.value, environ) | {url})
         if "://" not in url:
             # Say which entry is wrong without echoing it: it may hold a secret.
             errors.append(item.error(f"channel {tag!r}: not an apprise URL (no '://')"))
@@ -191,6 +193,7 @@ def read_apprise_file(node: Node, base: Path, environ: Mapping[str, str]) -> Cha
     except OSError as exc:
         result.errors.append(node.error(f"cannot read apprise config {path}: {exc.strerror}"))
         return result
+    protect((), env_values(text, environ))  # before apprise logs the file's text
     try:
         text = expand_env(text, node, dict(environ))
     except ConfigError as error:
@@ -209,4 +212,5 @@ def read_apprise_file(node: Node, base: Path, environ: Mapping[str, str]) -> Cha
         for tag in tags:
             urls.setdefault(tag, []).append(str(service.url(privacy=False)))
     result.urls = {tag: tuple(dict.fromkeys(found)) for tag, found in urls.items()}
+    protect(url for found in result.urls.values() for url in found)
     return result

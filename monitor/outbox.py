@@ -83,7 +83,9 @@ def claim_digests(
     return _claim(session, DigestRow, now, lease, limit, token)
 
 
-def renew_lease(session: Session, model: type[Row], row_id: int, token: str, until: datetime) -> bool:
+def renew_lease(
+    session: Session, model: type[AlertRow] | type[DigestRow], row_id: int, token: str, until: datetime
+) -> bool:
     """Extend this worker's lease; ``False`` when the row was claimed by another worker since."""
     result = session.execute(
         update(model)
@@ -93,10 +95,16 @@ def renew_lease(session: Session, model: type[Row], row_id: int, token: str, unt
     return bool(getattr(result, "rowcount", 0))
 
 
-def record_delivered(session: Session, model: type[Row], row_id: int, key: str) -> None:
+def record_delivered(
+    session: Session, model: type[AlertRow] | type[DigestRow], row_id: int, key: str
+) -> None:
     """Remember that target ``key`` accepted this row's message (written right after the send)."""
-    row: AlertRow | DigestRow = session.get_one(model, row_id, with_for_update=True)
-    if key not in row.delivered:
+    row: AlertRow | DigestRow | None = (
+        session.get(AlertRow, row_id, with_for_update=True)
+        if model is AlertRow
+        else session.get(DigestRow, row_id, with_for_update=True)
+    )
+    if row is not None and key not in row.delivered:
         row.delivered = sorted({*row.delivered, key})
 
 
@@ -169,12 +177,18 @@ def hold(alert: AlertRow, digest_key: str, now: datetime) -> None:
     alert.lease_until = alert.lease_token = None
 
 
-def sent_recently(session: Session, rule: str, channel: str, since: datetime) -> int:
-    """Alerts of ``rule`` sent on their own to ``channel`` since ``since``, or in flight now."""
+def sent_recently(
+    session: Session, rule: str, channel: str, since: datetime, exclude: Sequence[int] = ()
+) -> int:
+    """Alerts of ``rule`` sent on their own to ``channel`` since ``since``, or in flight now.
+
+    ``exclude`` leaves out the caller's own claimed batch, which it counts itself.
+    """
     statement = select(func.count()).where(
         AlertRow.rule == rule,
         AlertRow.channel == channel,
         AlertRow.digest_id.is_(None),
+        AlertRow.id.not_in(exclude),
         or_(and_(AlertRow.status == "sent", AlertRow.sent_at >= since), AlertRow.status == "sending"),
     )
     return int(session.scalar(statement) or 0)

@@ -1,0 +1,281 @@
+"""The outbox dispatcher: claim due alerts and digests, send each to each target, record it.
+
+One pass (``dispatch_due``):
+
+1. close every digest window whose cron time has passed (held alerts -> one ``DigestRow``);
+2. claim due alerts in small batches under a lease; hold those of digest rules and those
+   over their rule's ``max_per_hour``, put back those of a channel in quiet hours, send the rest;
+3. claim due digests and send them the same way.
+
+Each target of a channel is sent on its own and recorded in ``delivered`` in its own
+transaction right after it accepted, so a failing target never causes a resend to the
+others, and a worker killed between two targets resumes after the last one recorded.
+Several dispatchers may run at once on PostgreSQL (``SKIP LOCKED``); each claim carries a
+token, and a worker whose lease ran out cannot overwrite the next owner's result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from monitor.channels import Channel
+from monitor.errors import NotifyError
+from monitor.models import AlertRow, DigestRow
+from monitor.notify import policy as rules_policy
+from monitor.notify.render import Message, Templates, default_templates, entry_for, local_time
+from monitor.notify.targets import send, target_key, target_label
+from monitor.outbox import (
+    also_reported_by,
+    claim_alerts,
+    claim_digests,
+    close_window,
+    digest_alerts,
+    finish_alert,
+    finish_digest,
+    held_windows,
+    hold,
+    record_delivered,
+    release,
+    renew_lease,
+    sent_recently,
+)
+from monitor.redact import protect
+from monitor.store import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from monitor.config import Config
+
+LEASE = timedelta(minutes=5)
+MAX_AGE = timedelta(days=1)
+BATCH = 10  # rows claimed at once: few, so a crash leaves few rows waiting for their lease
+HOUR = timedelta(hours=1)
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    """What one dispatcher pass did."""
+
+    sent: int = 0  # alerts sent on their own
+    retrying: int = 0
+    failed: int = 0
+    held: int = 0  # alerts parked for a digest (digest rules and max_per_hour overflow)
+    deferred: int = 0  # alerts and digests put back until a channel's quiet hours end
+    digests: int = 0  # digests sent
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One claimed outbox row, rendered, detached from its session."""
+
+    model: type[AlertRow] | type[DigestRow]
+    row_id: int
+    channel: str
+    attempts: int
+    created_at: datetime
+    delivered: frozenset[str]
+    message: Message
+
+
+class Dispatcher:
+    """Sends due outbox alerts and digests and records each result; safe in several processes."""
+
+    def __init__(
+        self,
+        database: Database,
+        channels: Mapping[str, tuple[str, ...]],
+        *,
+        max_attempts: int = 5,
+        timezone: str = "UTC",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settings: Mapping[str, Channel] | None = None,
+        rules: Mapping[str, rules_policy.RulePolicy] | None = None,
+        templates: Templates | None = None,
+        lease: timedelta = LEASE,
+        max_age: timedelta = MAX_AGE,
+        batch: int = BATCH,
+    ) -> None:
+        self.database = database
+        self.channels = channels
+        self.max_attempts = max_attempts
+        self.timezone = timezone
+        self.clock = clock
+        self.settings = dict(settings or {})
+        self.rules = dict(rules or {})
+        self.templates = templates or default_templates()
+        self.lease = lease
+        self.max_age = max_age
+        self.batch = batch
+        protect(url for urls in channels.values() for url in urls)
+
+    @classmethod
+    def from_config(cls, database: Database, config: Config, **options: object) -> Dispatcher:
+        """A dispatcher with every setting of ``config``: channels, rules' modes, templates."""
+        from monitor.rules import load_rules
+
+        ruleset, _errors = load_rules(config.rule_paths)  # a broken file is reported by `check`
+        return cls(
+            database,
+            config.channels,
+            max_attempts=config.max_attempts,
+            timezone=config.timezone,
+            settings=config.channel_settings,
+            rules=rules_policy.policies(ruleset),
+            templates=Templates(config.templates),
+            lease=timedelta(seconds=config.lease),
+            max_age=timedelta(seconds=config.max_age),
+            **options,  # type: ignore[arg-type]
+        )
+
+    def channel(self, tag: str) -> Channel:
+        """The delivery settings of a channel tag (defaults when it has none)."""
+        return self.settings.get(tag) or Channel()
+
+    def zone(self, tag: str) -> str:
+        """The time zone of a channel: its own, else the global one."""
+        return self.channel(tag).timezone or self.timezone
+
+    def dispatch_due(self, limit: int = 100) -> DispatchReport:
+        """Send every alert and digest that is due now; ``limit`` is unused (kept for callers)."""
+        del limit
+        report = DispatchReport()
+        self.close_windows()
+        while True:
+            token = uuid.uuid4().hex
+            with self.database.transaction() as session:
+                jobs = self._claim_alerts(session, token, report)
+            if jobs is None:
+                break
+            for job in jobs:
+                self._deliver(job, token, report)
+        while True:
+            token = uuid.uuid4().hex
+            with self.database.transaction() as session:
+                jobs = self._claim_digests(session, token, report)
+            if jobs is None:
+                break
+            for job in jobs:
+                self._deliver(job, token, report)
+        return report
+
+    def close_windows(self) -> int:
+        """Gather held alerts of every elapsed digest window into digests; returns how many."""
+        now = self.clock()
+        built = 0
+        with self.database.transaction() as session:
+            for tag, key, oldest in held_windows(session):
+                end = rules_policy.window_end(key, self.zone(tag), oldest, now)
+                if end is None:
+                    continue
+                due = rules_policy.quiet_until(self.channel(tag), self.zone(tag), now) or now
+                built += close_window(session, tag, key, end, now, due) is not None
+        return built
+
+    def _claim_alerts(self, session: Session, token: str, report: DispatchReport) -> list[_Job] | None:
+        """Claim a batch and route it; ``None`` when nothing was due."""
+        now = self.clock()
+        rows = claim_alerts(session, now, self.lease, self.batch, token)
+        if not rows:
+            return None
+        claimed = [row.id for row in rows]
+        sending: dict[tuple[str, str], int] = {}
+        jobs: list[_Job] = []
+        for alert in rows:
+            settings, zone = self.channel(alert.channel), self.zone(alert.channel)
+            policy = self.rules.get(alert.rule) or rules_policy.RulePolicy()
+            fresh = alert.attempts == 0 and not alert.delivered
+            key = rules_policy.digest_key(policy, settings)
+            if fresh and key is not None:
+                hold(alert, key, now)
+                report.held += 1
+                continue
+            if (until := rules_policy.quiet_until(settings, zone, now)) is not None:
+                release(alert, until)
+                report.deferred += 1
+                continue
+            if fresh and policy.max_per_hour is not None:
+                pair = (alert.rule, alert.channel)
+                if pair not in sending:
+                    sending[pair] = sent_recently(session, *pair, now - HOUR, exclude=claimed)
+                if sending[pair] >= policy.max_per_hour:
+                    hold(alert, settings.digest, now)
+                    report.held += 1
+                    continue
+                sending[pair] += 1
+            also = also_reported_by(session, alert.story_id, alert.article_id)
+            message = self.templates.alert(entry_for(alert, zone, also), alert.channel)
+            jobs.append(_job(AlertRow, alert, message))
+        return jobs
+
+    def _claim_digests(self, session: Session, token: str, report: DispatchReport) -> list[_Job] | None:
+        now = self.clock()
+        rows = claim_digests(session, now, self.lease, self.batch, token)
+        if not rows:
+            return None
+        jobs: list[_Job] = []
+        for digest in rows:
+            zone = self.zone(digest.channel)
+            if (until := rules_policy.quiet_until(self.channel(digest.channel), zone, now)) is not None:
+                release(digest, until)
+                report.deferred += 1
+                continue
+            entries = [
+                entry_for(alert, zone, also_reported_by(session, alert.story_id, alert.article_id))
+                for alert in digest_alerts(session, digest.id)
+            ]
+            message = self.templates.digest(entries, digest.channel, local_time(digest.window_end, zone))
+            jobs.append(_job(DigestRow, digest, message))
+        return jobs
+
+    def _deliver(self, job: _Job, token: str, report: DispatchReport) -> None:
+        urls = self.channels.get(job.channel, ())
+        errors: list[str] = [] if urls else [f"channel {job.channel!r} is not configured"]
+        lease_until = self.clock() + self.lease
+        for index, url in enumerate(urls, start=1):
+            key = target_key(url)
+            if key in job.delivered:
+                continue
+            if self.clock() >= lease_until - self.lease / 2:  # renew before it can run out mid-send
+                lease_until = self.clock() + self.lease
+                with self.database.transaction() as session:
+                    if not renew_lease(session, job.model, job.row_id, token, lease_until):
+                        return  # another worker owns it now and will finish it
+            try:
+                send(url, job.message, target_label(job.channel, index, url))
+            except NotifyError as exc:
+                errors.append(str(exc))
+                continue
+            with self.database.transaction() as session:
+                record_delivered(session, job.model, job.row_id, key)
+        self._finish(job, token, "; ".join(errors) or None, report)
+
+    def _finish(self, job: _Job, token: str, error: str | None, report: DispatchReport) -> None:
+        now = self.clock()
+        retry_at = None
+        if error is not None and not rules_policy.give_up(
+            job.attempts + 1, self.max_attempts, job.created_at, self.max_age, now
+        ):
+            retry_at = now + rules_policy.backoff(job.attempts + 1)
+        finish = finish_alert if job.model is AlertRow else finish_digest
+        with self.database.transaction() as session:
+            status = finish(session, job.row_id, (), error, now, retry_at, token)
+        if status == "sent":
+            if job.model is AlertRow:
+                report.sent += 1
+            else:
+                report.digests += 1
+            report.messages.append(job.message)
+        elif status == "failed":
+            report.failed += 1
+        elif status == "pending":
+            report.retrying += 1
+
+
+def _job(model: type[AlertRow] | type[DigestRow], row: AlertRow | DigestRow, message: Message) -> _Job:
+    return _Job(model, row.id, row.channel, row.attempts, row.created_at, frozenset(row.delivered), message)

@@ -1,0 +1,55 @@
+"""One send to one apprise target, and the names under which targets are recorded.
+
+apprise reports one True/False for all targets of an ``Apprise`` object, so every target
+is sent on its own (``send``) and remembered by ``target_key``, a hash of its URL: the
+outbox stores keys, never URLs, and errors name a target by ``target_label`` (``channel
+'team' #2 (mailto)``), so a token in a URL never reaches the database, a log or the CLI.
+
+Each service gets the body it renders best: services that take HTML but not Markdown
+(email) get the HTML body, and apprise adds the plain-text part; every other service
+gets Markdown, which apprise converts where the service needs something else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import apprise
+
+from monitor.errors import NotifyError
+from monitor.notify.render import Message
+
+
+def target_key(url: str) -> str:
+    """A stable, non-secret name for one target URL (stored instead of the URL)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def target_label(channel: str, index: int, url: str) -> str:
+    """How errors and the CLI name a target: channel, position and scheme, no secret."""
+    scheme = url.split("://", 1)[0] if "://" in url else "?"
+    return f"channel {channel!r} #{index} ({scheme})"
+
+
+def _body_for(plugin: Any, message: Message) -> tuple[str, apprise.NotifyFormat]:
+    declared = getattr(plugin, "notify_format", ())
+    declared = declared if isinstance(declared, (tuple, list, set)) else (declared,)
+    formats = {str(getattr(fmt, "value", fmt)) for fmt in declared}
+    if message.html and "html" in formats and "markdown" not in formats:
+        return message.html, apprise.NotifyFormat.HTML
+    return message.body, apprise.NotifyFormat.MARKDOWN
+
+
+def send(url: str, message: Message, label: str) -> None:
+    """Send ``message`` to one apprise URL; ``NotifyError`` if it is invalid or refused.
+
+    ``label`` names the target in errors: the URL itself may hold a token and never
+    appears in a message.
+    """
+    plugin: Any = apprise.Apprise.instantiate(url)
+    if not plugin:
+        raise NotifyError(f"{label}: not a valid apprise URL")
+    body, body_format = _body_for(plugin, message)
+    if not plugin.notify(title=message.title, body=body, body_format=body_format):
+        raise NotifyError(f"{label}: the service refused the message or could not be reached")

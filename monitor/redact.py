@@ -1,0 +1,121 @@
+"""Keep channel secrets out of every log line.
+
+apprise logs URLs and payloads at debug level (``JSON POST URL: ...``, the raw text of a
+config file), and a token can sit in any part of an apprise URL: the password, the path
+(webhooks), the query, even the "host" (``slack://TokenA/TokenB/TokenC``). So the parts that
+may be secret are collected from every configured URL, and a log record factory, installed
+once per process, replaces them with ``***`` in every record before any handler sees it.
+Our own messages never contain URLs in the first place: targets are named by ``label``.
+
+Secrets are registered while monitor.yaml is read (every ``${ENV}`` value used in a channel
+URL, and the secret-looking parts of each URL), before apprise sees any of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MASK = "***"
+MIN_LENGTH = 6  # shorter path segments and values ("hooks", "json") are not worth masking
+_secrets: set[str] = set()
+_lock = threading.Lock()
+_installed = False
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
+
+
+def url_secrets(url: str) -> set[str]:
+    """The parts of an apprise URL that may be secret (see the module docstring)."""
+    found: set[str] = set()
+    try:
+        parts = urlsplit(url)
+        password, username, host = parts.password, parts.username, parts.hostname
+    except ValueError:  # unparsable: mask the whole thing
+        return {url}
+    if password:
+        found |= {password, unquote(password)}
+    if username and len(username) >= MIN_LENGTH:
+        found |= {username, unquote(username)}
+    if host and "." not in host and ":" not in host and host != "localhost":
+        found.add(host)
+    for segment in parts.path.split("/"):
+        if len(segment) >= MIN_LENGTH:
+            found |= {segment, unquote(segment)}
+    for _key, value in parse_qsl(parts.query, keep_blank_values=False):
+        if len(value) >= MIN_LENGTH and not value.replace(".", "").isdigit():
+            found.add(value)
+    if len(parts.fragment) >= MIN_LENGTH:
+        found.add(parts.fragment)
+    return {secret for secret in found if len(secret) >= 3}
+
+
+def env_values(text: str, environ: Mapping[str, str]) -> set[str]:
+    """The values of the ``${NAME}`` variables that ``text`` refers to (each one a secret)."""
+    return {environ[name] for name in _ENV_REF.findall(text) if len(environ.get(name, "")) >= 3}
+
+
+def _apprise_private_parts(url: str) -> set[str]:
+    """What apprise itself hides when it prints this URL with ``privacy=True``."""
+    import apprise
+
+    plugin: Any = apprise.Apprise.instantiate(url)  # suppresses the plugin's own exceptions
+    if not plugin:
+        return set()
+    plain, private = str(plugin.url(privacy=False)), str(plugin.url(privacy=True))
+    matcher = difflib.SequenceMatcher(a=plain, b=private, autojunk=False)
+    return {plain[i1:i2] for op, i1, i2, _j1, _j2 in matcher.get_opcodes() if op != "equal" and i2 - i1 >= 4}
+
+
+def protect(urls: Iterable[str], values: Iterable[str] = ()) -> None:
+    """Mask the secrets of ``urls``, and ``values`` verbatim, in every log record from now on."""
+    urls = list(urls)
+    found = {value for value in values if len(value) >= 3}
+    for url in urls:
+        found |= url_secrets(url)
+    _add(found)
+    # apprise may log while it parses a URL: its own view of the private parts comes second.
+    _add({part for url in urls for part in _apprise_private_parts(url)})
+
+
+def _add(secrets: set[str]) -> None:
+    with _lock:
+        _secrets.update(secrets)
+    _install()
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret replaced by ``***`` (longest first)."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _install() -> None:
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _secrets:
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # a malformed record: leave it to the handler
+                return record
+            record.msg, record.args = redact(message), ()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(factory)
