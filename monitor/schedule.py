@@ -54,9 +54,7 @@ def run_dispatch_job(config_path: str) -> None:
     config = load_config(config_path)
     database = Database(config.database_url)
     try:
-        Dispatcher(
-            database, config.channels, max_attempts=config.max_attempts, timezone=config.timezone
-        ).dispatch_due()
+        Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
     finally:
         database.close()
 

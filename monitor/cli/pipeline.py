@@ -31,10 +31,8 @@ def _print_crawl(result: CrawlResult) -> None:
 
 
 def dispatch(config: Config, database: Database) -> DispatchReport:
-    dispatcher = Dispatcher(
-        database, config.channels, max_attempts=config.max_attempts, timezone=config.timezone
-    )
-    return dispatcher.dispatch_due()
+    """Send every due alert and digest with the rules' modes and the channels' settings."""
+    return Dispatcher.from_config(database, config).dispatch_due()
 
 
 @click.command()
