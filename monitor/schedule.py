@@ -19,11 +19,13 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -66,6 +68,22 @@ def _trigger(source: Source) -> IntervalTrigger | CronTrigger:
     return IntervalTrigger(seconds=schedule.every or 900, jitter=schedule.jitter or None, timezone="UTC")
 
 
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
+    """A BackgroundScheduler that starts no job once shutdown has begun.
+
+    APScheduler 3's loop runs ``_process_jobs`` once more when ``shutdown`` wakes it; the
+    executors are gone by then, so every job due at that moment fails to submit and its
+    run is skipped (its next run time moves on). Stopping here keeps those runs due, so
+    they happen at the next start.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        wait: float | None = super()._process_jobs()
+        return wait
+
+
 def build_scheduler(config: Config) -> BackgroundScheduler:
     """A scheduler with one crawl job per source and the dispatcher, stored in the database."""
     if config.path is None:
@@ -73,7 +91,7 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
     url = config.database_url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    scheduler = BackgroundScheduler(
+    scheduler = _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -83,33 +101,69 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
 
 
 def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
-    """Make the stored jobs equal to monitor.yaml: add or update each, drop removed sources."""
+    """Make the stored jobs match monitor.yaml without losing their place in time.
+
+    A job whose schedule is unchanged keeps its stored next run time, so a run missed while
+    monitor was down happens once at start (coalesced). A new source is crawled at once; a
+    changed schedule is rescheduled; a removed source's job is dropped.
+    """
     path = str(config.path)
-    wanted = set()
+    wanted = {DISPATCH_JOB}
     for source in config.sources:
         job_id = JOB_PREFIX + source.name
         wanted.add(job_id)
-        scheduler.add_job(
+        _ensure_job(
+            scheduler,
+            job_id,
+            f"crawl {source.name} ({_describe(source)})",
             run_crawl_job,
-            trigger=_trigger(source),
-            args=[path, source.name],
-            id=job_id,
-            name=f"crawl {source.name}",
-            replace_existing=True,
-            misfire_grace_time=None,
+            _trigger(source),
+            [path, source.name],
         )
-    scheduler.add_job(
+    dispatch = IntervalTrigger(seconds=config.dispatch_every, timezone="UTC")
+    _ensure_job(
+        scheduler,
+        DISPATCH_JOB,
+        f"dispatch alerts (every {config.dispatch_every}s)",
         run_dispatch_job,
-        trigger=IntervalTrigger(seconds=config.dispatch_every, timezone="UTC"),
-        args=[path],
-        id=DISPATCH_JOB,
-        name="dispatch alerts",
-        replace_existing=True,
-        misfire_grace_time=None,
+        dispatch,
+        [path],
     )
     for job in scheduler.get_jobs():
         if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
             job.remove()
+
+
+def _ensure_job(
+    scheduler: BackgroundScheduler,
+    job_id: str,
+    name: str,
+    func: Callable[..., None],
+    trigger: IntervalTrigger | CronTrigger,
+    args: list[str],
+) -> None:
+    """Add the job (first run now), or reschedule it if its name (its schedule) changed."""
+    job = scheduler.get_job(job_id)
+    if job is None:
+        scheduler.add_job(
+            func,
+            trigger=trigger,
+            args=args,
+            id=job_id,
+            name=name,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+    elif job.name != name or list(job.args) != args:
+        job.modify(name=name, args=args)
+        job.reschedule(trigger)
+
+
+def _describe(source: Source) -> str:
+    """The schedule in words; stored as part of the job name to notice changes."""
+    schedule = source.schedule
+    when = f"cron {schedule.cron}" if schedule.cron else f"every {schedule.every}s"
+    return f"{when}, jitter {schedule.jitter}s"
 
 
 def run_forever(
@@ -155,6 +209,7 @@ def run_forever(
     finally:
         stop_children()
         if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new job starts while the executors shut down
             scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

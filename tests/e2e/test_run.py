@@ -62,7 +62,7 @@ dispatch: {{every: 1s}}
             process.send_signal(signal.SIGTERM)
             stdout, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr
-        assert "crawl autoguide-feed: next run" in stdout
+        assert "crawl autoguide-feed (every 1s, jitter 0s): next run" in stdout
         assert stdout.rstrip().endswith("stopped")
         assert len(smtp_sink.messages) == 1, stderr
         assert "Daimler, Renault Team Up" in smtp_sink.messages[0]["Subject"]
