@@ -85,7 +85,7 @@ class WebhookSink:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 """Stay quiet: tests read ``requests`` instead."""
 
         return Handler
