@@ -1,0 +1,255 @@
+"""The outbox from the command line, channel configuration, and the secret canary.
+
+A canary token and password sit in a channel URL (through ``${ENV}``); the test drives every
+alert command, with debug logging, against a receiver that fails and then accepts, and
+checks that the canary shows up nowhere: not in standard output or error, not in any log
+record (apprise logs URLs at debug level), not in the database, not in config errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from monitor.article import Article
+from monitor.channels import Channel, parse_quiet_hours
+from monitor.cli import main
+from monitor.config import ConfigErrors, load_config
+from monitor.models import AlertRow
+from monitor.notify.webhooksink import WebhookSink
+from monitor.smtpsink import SmtpSink
+from monitor.store import Database, save_article, save_match
+
+TOKEN = "canary-tok-7f3e9a1c5b"
+PASSWORD = "canary-pw-55aa11"
+ENV = {"HOOK_TOKEN": TOKEN, "HOOK_PASSWORD": PASSWORD}
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def write_config(tmp_path: Path, channels: str, extra: str = "") -> Path:
+    (tmp_path / "rules").mkdir(exist_ok=True)
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database: sqlite:///monitor.db\nrules: [rules]\n{extra}channels:\n{channels}", encoding="utf-8"
+    )
+    return config
+
+
+def seed(config: Path, count: int = 1, channel: str = "team") -> None:
+    database = Database(load_config(config, environ=ENV).database_url)
+    try:
+        with database.transaction() as session:
+            for index in range(count):
+                url = f"https://news.example/{index}"
+                article = Article(
+                    url=url, canonical_url=url, title=f"Daimler and Renault {index}", body="In brief."
+                )
+                row = save_article(session, article, NOW)
+                assert row is not None
+                save_match(session, row, "alliance", ["Daimler"], "**Daimler**", [channel], NOW)
+    finally:
+        database.close()
+
+
+def run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        main, ["-vv", "--config", str(config), *args], env=ENV, catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def hook_channel(hook: WebhookSink) -> str:
+    url = f"json://bot:${{HOOK_PASSWORD}}@127.0.0.1:{hook.port}/hooks/${{HOOK_TOKEN}}?rto=1&cto=1"
+    return f"  team:\n    urls: ['{url}']\n    timezone: Europe/Berlin\n"
+
+
+def test_the_canary_never_leaks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    with WebhookSink(script=["500", "500"]) as hook:
+        config = write_config(tmp_path, hook_channel(hook), "dispatch: {max_attempts: 1}\n")
+        seed(config)
+        for args, code in [
+            (("notify-test", "team"), 1),  # the receiver answers 500
+            (("alerts", "send"), 0),  # 500 again: failed (max_attempts 1)
+            (("alerts", "--status", "failed"), 0),
+            (("alerts", "show", "1"), 0),
+            (("alerts", "retry"), 0),  # now accepted
+            (("notify-test", "team"), 0),
+            (("check", str(config)), 0),
+        ]:
+            exit_code, out, err = run(config, *args)
+            assert exit_code == code, (args, out, err)
+            seen += [out, err]
+        assert len(hook.accepted) == 2
+        assert hook.requests[0].path == f"/hooks/{TOKEN}"  # the secret did reach the receiver
+    with Database(load_config(config, environ=ENV).database_url).engine.connect() as connection:
+        seen += [repr(row) for row in connection.execute(text("SELECT * FROM alerts"))]
+    (tmp_path / "bad").mkdir()
+    bad = write_config(tmp_path / "bad", "  team: ['x${HOOK_TOKEN}']\n")
+    with pytest.raises(ConfigErrors) as error:
+        load_config(bad, environ=ENV)
+    seen.append(str(error.value))
+    assert "JSON POST URL" in caplog.text  # apprise did log the URL at debug level ...
+    everything = "\n".join([*seen, caplog.text, *(record.getMessage() for record in caplog.records)])
+    assert TOKEN not in everything  # ... with the secrets masked
+    assert PASSWORD not in everything
+    assert "channel 'team' #1 (json): FAILED" in "\n".join(seen)
+
+
+def test_the_canary_never_leaks_from_a_real_process(tmp_path: Path) -> None:
+    with WebhookSink(script=["500"]) as hook:
+        config = write_config(tmp_path, hook_channel(hook))
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}, **ENV}
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor", "-vv", "--config", str(config), "notify-test", "team"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "JSON POST URL" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_notify_test_sends_a_sample_through_the_alert_path(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    config = write_config(
+        tmp_path, f"  team:\n    urls: ['{smtp_sink.mailto()}']\n    timezone: Asia/Tokyo\n"
+    )
+    code, out, _ = run(config, "notify-test", "team")
+    assert (code, out) == (0, "channel 'team' #1 (mailto): sent\n")
+    [mail] = smtp_sink.messages
+    assert mail["Subject"] == "[notify-test] Daimler, Renault Team Up for Small Car Alliance"
+    assert "2010-04-07 02:30 JST" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    code, _, err = run(config, "notify-test", "teem")
+    assert code == 1
+    assert "no channel 'teem' (did you mean 'team'?)" in err
+
+
+def test_failed_alerts_are_listed_and_retried(tmp_path: Path) -> None:
+    with WebhookSink(script=["500"] * 2) as hook:
+        config = write_config(tmp_path, hook_channel(hook), "dispatch: {max_attempts: 1}\n")
+        seed(config, 2)
+        code, out, _ = run(config, "alerts", "send")
+        assert out == "alerts: 0 sent, 0 retrying, 2 failed\n"
+        code, out, _ = run(config, "alerts", "--status", "failed")
+        assert code == 0
+        assert out.count("failed") == 2
+        assert "last error: channel 'team' #1 (json): the service refused the message" in out
+        code, out, _ = run(config, "alerts", "retry")
+        assert out == "2 failed alert(s) queued again\nalerts: 2 sent, 0 retrying, 0 failed\n"
+        code, out, _ = run(config, "alerts", "--status", "failed")
+        assert out == "no alerts with status failed\n"
+        code, out, _ = run(config, "alerts", "show", "2")
+        assert "alert #2: sent" in out
+        assert "channel 'team' #1 (json): delivered" in out
+        assert "[alliance] Daimler and Renault 1" in out
+
+
+def test_rule_modes_come_from_the_rule_files(tmp_path: Path) -> None:
+    with WebhookSink() as hook:
+        config = write_config(tmp_path, hook_channel(hook))
+        (tmp_path / "rules" / "r.yaml").write_text(
+            "rules:\n  - name: alliance\n    query: Daimler\n    mode: daily\n", encoding="utf-8"
+        )
+        seed(config)
+        code, out, _ = run(config, "alerts", "send")
+        assert out == "alerts: 0 sent, 0 retrying, 0 failed, 1 held for digests\n"
+        code, out, _ = run(config, "alerts")
+        assert code == 0
+        assert "[held for digest '0 8 * * *']" in out
+        assert hook.requests == []
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+def test_channels_short_and_long_forms(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "  alerts: ['console://']\n"
+        "  team:\n"
+        "    urls: ['json://127.0.0.1/${HOOK_TOKEN}', '${UNSET:-}']\n"
+        "    timezone: Europe/Berlin\n"
+        "    quiet_hours: '22:00-07:00'\n"
+        "    digest: '30 7 * * 1-5'\n",
+        "templates: .\n",
+    )
+    loaded = load_config(config, environ=ENV)
+    assert loaded.channels == {"alerts": ("console://",), "team": (f"json://127.0.0.1/{TOKEN}",)}
+    assert loaded.channel_settings == {
+        "team": Channel(
+            timezone="Europe/Berlin", quiet_hours=parse_quiet_hours("22:00-07:00"), digest="30 7 * * 1-5"
+        )
+    }
+    assert loaded.templates == tmp_path
+
+
+def test_channel_errors_point_at_the_entry(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "  team:\n"
+        "    urls: ['console://']\n"
+        "    timezone: Mars/Olympus\n"
+        "    quiet_hours: 'after dark'\n"
+        "    digest: 'every morning'\n"
+        "    quiet: yes\n",
+        "dispatch: {lease: soon}\n",
+    )
+    with pytest.raises(ConfigErrors) as errors:
+        load_config(config, environ=ENV)
+    messages = [str(error) for error in errors.value.errors]
+    assert f"{config}:3:19: lease: 'soon' is not a duration like 90s, 15m, 2h or 1d" in messages
+    assert f"{config}:7:15: channel 'team' timezone: unknown time zone 'Mars/Olympus'" in messages
+    assert (
+        f"{config}:8:18: channel 'team' quiet_hours: 'after dark' is not a span like 22:00-07:00" in messages
+    )
+    assert f"{config}:9:13: channel 'team' digest: Wrong number of fields; got 2, expected 5" in messages
+    assert any(
+        message.startswith(f"{config}:10:5: unknown key 'quiet' in channel 'team'") for message in messages
+    )
+
+
+def test_an_apprise_config_file_adds_urls_to_its_tags(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    (tmp_path / "apprise.yml").write_text(
+        "version: 1\nurls:\n"
+        f"  - json://127.0.0.1:9/hooks/${{HOOK_TOKEN}}:\n      - tag: team, desk\n"
+        f"  - '{smtp_sink.mailto()}':\n      - tag: team\n",
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, "  team: ['console://']\n", "apprise: apprise.yml\n")
+    loaded = load_config(config, environ=ENV)
+    assert loaded.channels["team"][0] == "console://"
+    assert len(loaded.channels["team"]) == 3
+    assert TOKEN in loaded.channels["desk"][0]
+    assert loaded.channels["team"][2].startswith("mailto://")
+
+
+def test_a_missing_apprise_file_is_a_config_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  team: ['console://']\n", "apprise: nowhere.yml\n")
+    with pytest.raises(ConfigErrors, match=r"monitor.yaml:3:10: cannot read apprise config"):
+        load_config(config, environ=ENV)
+
+
+def test_alert_rows_keep_no_url(tmp_path: Path) -> None:
+    with WebhookSink() as hook:
+        config = write_config(tmp_path, hook_channel(hook))
+        seed(config)
+        run(config, "alerts", "send")
+    database = Database(load_config(config, environ=ENV).database_url)
+    with database.transaction() as session:
+        alert = session.scalars(select(AlertRow)).one()
+        assert alert.status == "sent"
+        assert all(len(key) == 16 and "/" not in key for key in alert.delivered)
+    database.close()
