@@ -25,7 +25,6 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 BANDS = 32
@@ -45,6 +44,10 @@ class Signature:
     @classmethod
     def of_text(cls, text: str) -> Signature:
         """Signature of the word 5-gram shingles of ``text`` (case and accents folded)."""
+        # Imported here: datasketch takes most of a second to import, and every CLI command
+        # that only reads the store (alerts, the dispatcher) would pay for it.
+        from datasketch import MinHash
+
         words = _WORD.findall(_fold(text))
         minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
         if len(words) < SHINGLE_SIZE:
