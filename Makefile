@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install bench-extraction bench-matching clean
+.PHONY: demo test lint typecheck pytest install bench-extraction bench-matching bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench-extraction: $(STAMP)
 
 bench-matching: $(STAMP)
 	$(BIN)/python tests/bench/matching.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python tests/bench/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,81 @@
+"""Worker commands: ``monitor dispatch``, a dispatcher process to run beside the scheduler.
+
+The outbox (``monitor.outbox``) does the coordination: each pass claims due alerts with
+``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease, so any number of these workers can run
+on one PostgreSQL database, on any machine, and every alert is sent once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import click
+
+from monitor.cli.pipeline import dispatch as dispatch_due
+from monitor.errors import MonitorError
+from monitor.store import Database
+
+
+def register(main: click.Group) -> None:
+    """Attach this module's commands to the top-level group."""
+    main.add_command(dispatch)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit (a cron job, a test).")
+@click.option(
+    "--every",
+    type=click.FloatRange(0.1, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait after a pass that found nothing to send.",
+)
+@click.pass_obj
+def dispatch(state: Any, once: bool, every: float) -> None:
+    """Send due alerts and digests, as a worker: run as many as you like on PostgreSQL.
+
+    Each worker claims alerts with SELECT ... FOR UPDATE SKIP LOCKED and a lease, so
+    several workers never send one alert twice, and an alert claimed by a worker that
+    died is taken over when its lease ends. SIGTERM or Ctrl-C stops after the current
+    alert.
+
+    \b
+    Example:
+      $ monitor dispatch --once
+      dispatch: 12 sent, 0 retrying, 0 failed
+    """
+    config = state.config()
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        database = Database(config.database_url)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from None
+    totals = [0, 0, 0]
+    try:
+        if not once:
+            click.echo(f"monitor dispatch: database {config.database_url.split('@')[-1]}; Ctrl-C to stop")
+        while not stop.is_set():
+            report = dispatch_due(config, database)
+            figures = (report.sent, report.retrying, report.failed)
+            totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
+            if once:
+                break
+            if any(figures):
+                click.echo(
+                    f"dispatch: {report.sent} sent, {report.retrying} retrying, {report.failed} failed"
+                )
+            else:
+                stop.wait(every)
+    finally:
+        database.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"dispatch: {totals[0]} sent, {totals[1]} retrying, {totals[2]} failed")
