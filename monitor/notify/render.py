@@ -10,7 +10,8 @@ user overrides one file by putting a file of the same name there:
 
 Templates get plain data (``Entry`` objects), never ORM rows: times are already in the
 channel's time zone, and the matched passage keeps its ``**hit**`` marks (the ``marked``
-filter turns them into ``<mark>`` in HTML).
+filter turns them into ``<mark>`` in HTML). Markdown lines that must stay lines end in two
+spaces (a hard break): Matrix renders Markdown without turning single newlines into breaks.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Entry:
     snippet: str = ""
     terms: tuple[str, ...] = ()
     also: tuple[Copy, ...] = field(default=())
+
+    def facts(self) -> list[tuple[str, str]]:
+        """The labelled lines under the headline: outlet, time, authors, link (when known)."""
+        facts = [("Outlet", self.outlet), ("Published", self.published), ("By", ", ".join(self.authors))]
+        return [(label, value) for label, value in facts if value] + [("Link", self.url)]
 
 
 def local_time(moment: datetime | None, timezone: str) -> str:
