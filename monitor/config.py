@@ -17,6 +17,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.channels import Channel, read_apprise_file, read_channels
+from monitor.crawlconfig import (
+    CrawlSettings,
+    OperatorSettings,
+    boolean,
+    read_crawl,
+    read_operator,
+    read_polling,
+)
 from monitor.errors import ConfigError
 from monitor.yamlfile import Node, expand_env, load_yaml
 
@@ -63,6 +71,9 @@ class Source:
     deny: tuple[str, ...] = ()
     schedule: Schedule = field(default_factory=Schedule)
     selectors: Mapping[str, str] = field(default_factory=dict)
+    allow_private: bool = False  # loopback/private/link-local addresses: tests and intranets only
+    max_interval: int | None = None  # adaptive polling between schedule.every and this
+    max_age: int | None = None  # sitemap/feed entries dated older than this are not fetched
 
     def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
@@ -86,6 +97,8 @@ class Config:
     lease: int = 300  # seconds a dispatcher owns a claimed alert before another may take it
     channel_settings: Mapping[str, Channel] = field(default_factory=dict)
     templates: Path | None = None  # a folder whose Jinja2 templates override the built-in ones
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    operator: OperatorSettings | None = None
 
     def source(self, name: str) -> Source:
         """The source called ``name``; ``ConfigError`` with suggestions if there is none."""
@@ -211,6 +224,9 @@ class _Reader:
                 "dispatch",
                 "apprise",
                 "templates",
+                "contact",
+                "crawl",
+                "operator",
             )
             fields = self.mapping(root, "monitor.yaml", keys)
         if fields is None:
@@ -240,6 +256,8 @@ class _Reader:
             timezone = self.convert(fields["timezone"], _check_zone, "timezone") or "UTC"
             del tz
         user_agent = DEFAULT_USER_AGENT
+        if "contact" in fields and (contact := self.text(fields["contact"], "contact", env=True)):
+            user_agent = f"monitor/0.1 (+{contact})"
         if "user_agent" in fields:
             user_agent = self.text(fields["user_agent"], "user_agent") or DEFAULT_USER_AGENT
         dispatch_every, max_attempts, max_age, lease = 60, 5, 86400, 300
@@ -270,6 +288,10 @@ class _Reader:
             lease=lease,
             channel_settings=self.channel_settings,
             templates=templates,
+            crawl=read_crawl(self, fields["crawl"], parse_duration) if "crawl" in fields else CrawlSettings(),
+            operator=read_operator(self, fields["operator"], parse_duration)
+            if "operator" in fields
+            else None,
         )
 
     def sources(self, node: Node) -> tuple[Source, ...]:
@@ -290,7 +312,8 @@ class _Reader:
         return tuple(result)
 
     def source(self, node: Node) -> Source | None:
-        keys = ("name", "kind", "url", "follow", "deny", "schedule", "selectors")
+        keys: tuple[str, ...] = ("name", "kind", "url", "follow", "deny", "schedule", "selectors")
+        keys += ("allow_private", "min_interval", "max_interval", "max_age")
         fields = self.mapping(node, "source", keys)
         if fields is None:
             return None
@@ -325,9 +348,20 @@ class _Reader:
             )
         ):
             selectors = {key: text for key, value in sel.items() if (text := self.text(value, key))}
-        if name is None or kind is None or url is None or schedule is None:
+        minimum, maximum, ok = read_polling(
+            self, node, fields, schedule.every if schedule else None, parse_duration
+        )
+        if minimum is not None and schedule is not None:
+            schedule = Schedule(every=minimum, jitter=schedule.jitter)
+        private = (
+            self.convert(fields["allow_private"], boolean, "allow_private")
+            if "allow_private" in fields
+            else False
+        )
+        max_age = self.convert(fields["max_age"], parse_duration, "max_age") if "max_age" in fields else None
+        if name is None or kind is None or url is None or schedule is None or not ok:
             return None
-        return Source(name, kind, url, follow, deny, schedule, selectors)
+        return Source(name, kind, url, follow, deny, schedule, selectors, bool(private), maximum, max_age)
 
     def patterns(self, node: Node | None) -> tuple[str, ...]:
         if node is None:

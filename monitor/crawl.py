@@ -1,14 +1,26 @@
-"""Run crawls: one ``scrapy crawl news`` child process per source.
+"""Run crawls: one ``scrapy crawl news`` child process per source, then the source's health.
 
 A child process per crawl is the simple case of Scrapy's "run from a script" docs: one bad
 crawl cannot take the scheduler down, and the Twisted reactor never needs restarting in
-our process. The child reads the same ``monitor.yaml`` (path in ``MONITOR_CONFIG``) and
-records its figures in the ``crawl_runs`` table, which the parent reads back.
+our process. The parent opens the ``crawl_runs`` row and hands its id to the child
+(``MONITOR_RUN_ID``) with the per-crawl Scrapy settings from monitor.yaml; the child
+records its figures and each failure there.
+
+Time is bounded twice: the child closes itself at ``crawl.timeout`` (Scrapy's
+``CLOSESPIDER_TIMEOUT``, keeping what it fetched), and the parent kills it if it is still
+running a grace period later (a request may take ``page_timeout`` to give up, a
+``Retry-After`` up to ``retry_after_max``). Then the parent closes the run if the child
+could not, updates ``source_health`` (``monitor.health``) and sends the operator a notice
+through apprise (``monitor.notify.send``) when a source starts failing, goes quiet or
+recovers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -16,14 +28,16 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-from sqlalchemy import select
+from datetime import UTC, datetime
 
 from monitor.config import Config, Source
-from monitor.models import CrawlRun
+from monitor.errors import NotifyError
+from monitor.health import Notice, is_due, record_run
+from monitor.runs import article_times, finish_run, get_run, health_of, start_run, stored_since
 from monitor.store import Database
 
-DEFAULT_TIMEOUT = 15 * 60
+log = logging.getLogger(__name__)
+GRACE = 30  # seconds past the child's own time limit before the parent kills it
 _children: set[subprocess.Popen[bytes]] = set()
 _children_lock = threading.Lock()
 
@@ -38,6 +52,17 @@ class CrawlResult:
     stored: int
     seconds: float
     error: str | None = None
+    status: str = "ok"  # ok, partial, failed or skipped
+    failed_pages: int = 0
+
+    @property
+    def summary(self) -> str:
+        """The outcome in a few words: ``ok``, ``ok, 2 of 9 ... failed``, ``FAILED: ...``."""
+        if self.status == "ok":
+            return "ok"
+        if self.status == "failed":
+            return f"FAILED: {self.error}"
+        return f"{'ok' if self.status == 'partial' else self.status}, {self.error}"
 
 
 def crawl_sources(
@@ -45,7 +70,7 @@ def crawl_sources(
     sources: Iterable[Source],
     *,
     parallel: int = 2,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     log_level: str = "WARNING",
     on_done: Callable[[CrawlResult], None] | None = None,
 ) -> list[CrawlResult]:
@@ -62,27 +87,25 @@ def crawl_sources(
         return list(pool.map(one, sources))
 
 
+def crawl_if_due(config: Config, source: Source, log_level: str = "WARNING") -> CrawlResult | None:
+    """Crawl ``source`` unless adaptive polling or a ``Retry-After`` says not yet (None then)."""
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            due = is_due(health_of(session, source.name), datetime.now(UTC))
+    finally:
+        database.close()
+    return crawl_source(config, source, log_level=log_level) if due else None
+
+
 def crawl_source(
-    config: Config, source: Source, *, timeout: float = DEFAULT_TIMEOUT, log_level: str = "WARNING"
+    config: Config, source: Source, *, timeout: float | None = None, log_level: str = "WARNING"
 ) -> CrawlResult:
-    """Crawl one source in a child process and read its crawl-run record back."""
+    """Crawl one source in a child process, close its run record, update its health."""
     if config.path is None:
         raise ValueError("crawls need a Config loaded from a file (the child reads it again)")
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "news",
-        "-a",
-        f"source={source.name}",
-        "-s",
-        f"MONITOR_CONFIG={config.path}",
-        "-s",
-        f"USER_AGENT={config.user_agent}",
-        "-s",
-        f"LOG_LEVEL={log_level}",
-    ]
+    if timeout is None:
+        timeout = config.crawl.timeout + config.crawl.page_timeout + config.crawl.retry_after_max + GRACE
     env = dict(os.environ)
     env["SCRAPY_SETTINGS_MODULE"] = "monitor.settings"
     env["MONITOR_DATABASE_URL"] = config.database_url  # in the environment, not in `ps`
@@ -90,50 +113,118 @@ def crawl_source(
     database = Database(config.database_url)
     try:
         with database.transaction() as session:
-            before = session.scalar(select(CrawlRun.id).order_by(CrawlRun.id.desc()).limit(1)) or 0
-        returncode, stderr = _run_child(command, env, timeout)
-        seconds = time.monotonic() - started
+            run_id = start_run(session, source.name, datetime.now(UTC))
+        returncode, stderr = _run_child(_command(config, source, run_id, log_level), env, timeout)
         with database.transaction() as session:
-            run = session.scalar(
-                select(CrawlRun)
-                .where(CrawlRun.source == source.name, CrawlRun.id > before)
-                .order_by(CrawlRun.id.desc())
-                .limit(1)
+            run = get_run(session, run_id)
+            assert run is not None
+            if run.status == "running":  # the child died or was killed before closing it
+                now = datetime.now(UTC)
+                if returncode is None:
+                    error = f"timed out after {timeout:.0f} s and was stopped"
+                else:
+                    tail = " | ".join(stderr.strip().splitlines()[-3:])
+                    error = f"crawl process exited {returncode}: {tail}"
+                stored = stored_since(session, source.name, run.started_at)
+                pages = run.pages_fetched
+                finish_run(
+                    session, run_id, now, pages=pages, stored=stored, failed=1, error=error, status="failed"
+                )
+            result = CrawlResult(
+                source.name,
+                run.status != "failed",
+                run.pages_fetched,
+                run.articles_stored,
+                time.monotonic() - started,
+                run.error,
+                run.status,
+                run.pages_failed,
             )
+            notice = None
+            if run.status != "skipped":
+                health = health_of(session, source.name)
+                times = article_times(session, source.name)
+                notice = record_run(health, run, source, times, config.operator, datetime.now(UTC))
+        if notice is not None and not _tell_operator(config, notice):
+            with database.transaction() as session:
+                health_of(session, source.name).alert_state = notice.previous  # try again next crawl
     finally:
         database.close()
-    if returncode is None:
-        return CrawlResult(
-            source.name,
-            False,
-            run.pages_fetched if run else 0,
-            run.articles_stored if run else 0,
-            seconds,
-            f"timed out after {timeout:.0f} s",
-        )
-    if run is None or returncode != 0:
-        tail = " | ".join(line for line in stderr.strip().splitlines()[-3:])
-        return CrawlResult(source.name, False, 0, 0, seconds, f"crawl process exited {returncode}: {tail}")
-    return CrawlResult(
-        source.name, run.error is None, run.pages_fetched, run.articles_stored, seconds, run.error
-    )
+    return result
+
+
+def _command(config: Config, source: Source, run_id: int, log_level: str) -> list[str]:
+    crawl = config.crawl
+    settings = {
+        "MONITOR_CONFIG": str(config.path),
+        "MONITOR_RUN_ID": run_id,
+        "USER_AGENT": config.user_agent,
+        "LOG_LEVEL": log_level,
+        "MONITOR_ALLOW_PRIVATE": int(source.allow_private),
+        "DOWNLOAD_TIMEOUT": crawl.page_timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_size,
+        "DOWNLOAD_WARNSIZE": crawl.max_page_size // 2,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain,
+        "CLOSESPIDER_TIMEOUT": crawl.timeout,
+        "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
+        "MONITOR_WORKERS": crawl.workers,
+    }
+    command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"source={source.name}"]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def _tell_operator(config: Config, notice: Notice) -> bool:
+    """Send ``notice`` to the operator channel; False if no target took it."""
+    from monitor.notify import Message, send
+
+    assert config.operator is not None
+    urls = config.channels.get(config.operator.channel, ())
+    if not urls:
+        log.warning("operator channel %r has no URLs: %s", config.operator.channel, notice.title)
+        return True
+    delivered = False
+    for index, url in enumerate(urls, start=1):
+        label = f"operator channel {config.operator.channel!r} #{index} ({url.split('://', 1)[0]})"
+        try:
+            send(url, Message(title=notice.title, body=notice.body), label)
+        except NotifyError as exc:
+            log.warning("operator notice not sent: %s", exc)
+        else:
+            delivered = True
+    return delivered
 
 
 def _run_child(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:
-    """Run the child, remembering it so ``stop_children`` can end it on shutdown."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Run the child in its own process group, remembering it so ``stop_children`` can end it.
+
+    On timeout (or an interrupt of ours) the whole group is killed: the crawl process and
+    any ingest workers it spawned, which would otherwise hold its stderr pipe open.
+    """
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     with _children_lock:
         _children.add(process)
     try:
         _, stderr = process.communicate(timeout=timeout)
         return process.returncode, stderr.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
-        process.kill()
+        _kill_group(process)
         _, stderr = process.communicate()
         return None, stderr.decode("utf-8", "replace")
+    except BaseException:
+        _kill_group(process)
+        raise
     finally:
         with _children_lock:
             _children.discard(process)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def stop_children(grace: float = 10.0) -> None:
@@ -147,4 +238,4 @@ def stop_children(grace: float = 10.0) -> None:
         try:
             child.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
+            _kill_group(child)

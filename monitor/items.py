@@ -1,4 +1,4 @@
-"""Scrapy items: what a spider hands to the pipelines (raw pages, not parsed articles)."""
+"""Scrapy items: what a spider hands to the pipelines (raw pages, failures, feed validators)."""
 
 from __future__ import annotations
 
@@ -14,3 +14,22 @@ class PageItem:
     source: str
     encoding: str | None = None
     hint_title: str | None = None
+
+
+@dataclass(slots=True)
+class FailureItem:
+    """A request that failed for good: its URL, a reason code and a sentence (``monitor.failures``)."""
+
+    url: str
+    reason: str
+    detail: str
+    entry: bool = False  # the source's own URL: without it the crawl found nothing
+
+
+@dataclass(slots=True)
+class ValidatorItem:
+    """The ETag/Last-Modified a feed or sitemap came with, for the next conditional GET."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None

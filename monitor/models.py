@@ -196,3 +196,54 @@ class CrawlRun(Base):
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     articles_stored: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    pages_failed: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after: Mapped[int | None] = mapped_column(Integer)  # seconds a site asked us to stay away
+
+
+class CrawlFailure(Base):
+    """One request of a crawl that failed for good (after retries), and why.
+
+    ``reason`` is a short code (``timeout``, ``http-503``, ``robots``, ``too-large``...) for
+    counting; ``detail`` is the sentence an operator reads.
+    """
+
+    __tablename__ = "crawl_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    entry: Mapped[bool] = mapped_column(default=False)  # the source's own URL (feed, sitemap, listing)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FetchValidator(Base):
+    """The ETag and Last-Modified a feed or sitemap last came with, for conditional GETs."""
+
+    __tablename__ = "fetch_validators"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceHealth(Base):
+    """How a source is doing across crawls: what ``monitor status`` shows and operators are told."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a run without any failure
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    interval: Mapped[int | None] = mapped_column(Integer)  # adaptive polling: seconds until the next crawl
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # adaptive or Retry-After
+    alert_state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, silent
+    alert_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

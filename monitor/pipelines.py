@@ -1,113 +1,170 @@
-"""Scrapy glue: each fetched page goes parse -> store -> match -> outbox, in one transaction.
+"""Scrapy glue: each fetched page goes parse -> store -> match -> outbox; failures are recorded.
 
-The pipeline runs inside the crawl's child process. It loads ``monitor.yaml`` and the rules
-once when the spider opens, and records the crawl run (pages, articles, outcome) so the
-parent process and ``monitor status`` can report it.
+The pipeline runs inside the crawl's child process. Pages go to a ``monitor.ingest``
+``Ingester`` in this process, or to an ``IngestPool`` of worker processes when
+``crawl.workers`` (setting ``MONITOR_WORKERS``) is above 0. Each ``FailureItem`` is stored
+at once with its reason, so a crawl killed at its time limit keeps what it learnt. At
+the end the pipeline closes the crawl run that the parent opened (``MONITOR_RUN_ID``):
+
+- ``failed`` when the source's own URL (feed, sitemap, listing) failed, or when every
+  article page failed;
+- ``partial`` when some article pages failed: the healthy ones are stored all the same;
+- ``ok`` otherwise, including a feed answered with 304 Not Modified.
+
+Conditional-GET validators are kept only after a crawl without failures: a page that
+failed must not hide behind a 304 next time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config, Source, load_config
-from monitor.errors import MonitorError, ParseError
-from monitor.items import PageItem
-from monitor.parse import parse_html
-from monitor.rules import RuleSet, load_rules
-from monitor.store import Database, finish_crawl, save_article, save_match, start_crawl
+from monitor.errors import MonitorError
+from monitor.extensions import ALREADY_RUNNING
+from monitor.ingest import Counts, Ingester, IngestPool, Page, load_ruleset
+from monitor.items import FailureItem, PageItem, ValidatorItem
+from monitor.runs import (
+    Failure,
+    Validators,
+    finish_run,
+    forget_validators,
+    record_failures,
+    save_validators,
+    start_run,
+)
+from monitor.store import Database
 
 if TYPE_CHECKING:
-    from scrapy import Spider
     from scrapy.crawler import Crawler
 
 log = logging.getLogger(__name__)
 
 
-def _source_of(spider: Spider) -> Source:
-    """The configured source a spider crawls (monitor never imports ``spiders``)."""
-    source = getattr(spider, "source", None)
-    if not isinstance(source, Source):
-        raise MonitorError(f"spider {spider.name!r} has no monitor source; use `scrapy crawl news`")
-    return source
-
-
-def channels_for(rule_channels: tuple[str, ...], config: Config) -> tuple[str, ...]:
-    """A rule's channel tags; a rule that names none goes to every configured channel."""
-    return rule_channels or tuple(config.channels)
-
-
 class StoragePipeline:
-    """Parses each ``PageItem``, stores the article, matches the rules, queues alerts."""
+    """Ingests each ``PageItem``, records each ``FailureItem``, closes the crawl run."""
 
-    def __init__(self, config: Config, rules: RuleSet) -> None:
+    def __init__(self, crawler: Crawler, config: Config) -> None:
+        self.crawler = crawler
         self.config = config
-        self.rules = rules
         self.database = Database(config.database_url)
-        self.run_id: int | None = None
-        self.stored = 0
-        self.alerts = 0
-        self.parse_errors = 0
+        self.run_id: int | None = crawler.settings.getint("MONITOR_RUN_ID") or None
+        workers = crawler.settings.getint("MONITOR_WORKERS", -1)
+        self.workers = config.crawl.workers if workers < 0 else workers
+        self.ingester: Ingester | None = None
+        self.pool: IngestPool | None = None
+        self.counts = Counts()
+        self.failures: Counter[str] = Counter()
+        self.entry_failure: str | None = None
+        self.validators: dict[str, Validators] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
-        """Load the config named by the ``MONITOR_CONFIG`` setting and its rules."""
+        """Load the config named by the ``MONITOR_CONFIG`` setting."""
         path = crawler.settings.get("MONITOR_CONFIG")
         if not path:
             raise MonitorError("MONITOR_CONFIG is not set; run crawls with `monitor crawl`")
-        config = load_config(path)
-        rules, errors = load_rules(config.rule_paths)
-        for error in errors:
-            log.error("rule file skipped: %s", error)
-        return cls(config, rules)
+        return cls(crawler, load_config(path))
 
-    def open_spider(self, spider: Spider) -> None:
-        """Record the start of this crawl run."""
+    @property
+    def source(self) -> Source:
+        """The configured source the spider crawls (monitor never imports ``spiders``)."""
+        source = getattr(self.crawler.spider, "source", None)
+        if not isinstance(source, Source):
+            raise MonitorError("the spider has no monitor source; use `scrapy crawl news -a source=NAME`")
+        return source
+
+    def open_spider(self) -> None:
+        """Open the run record (unless the parent did), start the ingest workers or Ingester."""
+        if self.run_id is None:
+            with self.database.transaction() as session:
+                self.run_id = start_run(session, self.source.name, datetime.now(UTC))
+        if self.workers > 0:
+            path = str(self.config.path)
+            self.pool = IngestPool(path, self.source.name, self.workers).start()
+        else:
+            self.ingester = Ingester(self.config, self.source, load_ruleset(self.config), self.database)
+
+    async def process_item(self, item: Any) -> Any:
+        """Pages are ingested (here or by a worker), failures and validators recorded."""
+        if isinstance(item, PageItem):
+            page = Page(item.url, item.body, item.encoding)
+            if self.pool is not None:
+                while not self.pool.offer(page):  # the workers are behind: wait, do not pile up
+                    await asyncio.sleep(0.005)
+            else:
+                assert self.ingester is not None
+                self.counts.add(self.ingester.ingest([page]))
+        elif isinstance(item, FailureItem):
+            self._failed(item)
+        elif isinstance(item, ValidatorItem):
+            self.validators[item.url] = Validators(item.etag, item.last_modified)
+        return item
+
+    def _failed(self, item: FailureItem) -> None:
+        log.info("failed %s: %s (%s)", item.url, item.reason, item.detail)
+        if item.entry:
+            self.entry_failure = f"{item.reason}: {item.detail} ({item.url})"
+        else:
+            self.failures[item.reason] += 1
+        assert self.run_id is not None
+        failure = Failure(item.url, item.reason, item.detail, item.entry)
         with self.database.transaction() as session:
-            self.run_id = start_crawl(session, _source_of(spider).name, datetime.now(UTC))
+            record_failures(session, self.run_id, self.source.name, [failure], datetime.now(UTC))
 
-    def close_spider(self, spider: Spider) -> None:
-        """Record the figures and outcome of this crawl run."""
-        stats = spider.crawler.stats
+    async def close_spider(self) -> None:
+        """Wait for the workers, then record the figures and the outcome of this run."""
+        pool_error = None
+        if self.pool is not None:
+            try:
+                self.counts.add(await asyncio.to_thread(self.pool.close))
+            except MonitorError as exc:
+                pool_error = str(exc)
+        stats = self.crawler.stats
         pages = int(stats.get_value("response_received_count", 0)) if stats else 0
         reason = stats.get_value("finish_reason") if stats else None
-        failures = int(stats.get_value("downloader/exception_count", 0)) if stats else 0
-        error = None
-        if reason not in (None, "finished"):
-            error = f"crawl ended early: {reason}"
-        elif failures and not pages:
-            error = f"{failures} download errors and no page fetched"
-        if self.run_id is not None:
-            with self.database.transaction() as session:
-                finish_crawl(session, self.run_id, datetime.now(UTC), pages, self.stored, error)
-        self.database.close()
-
-    def process_item(self, item: Any, spider: Spider) -> Any:
-        """parse -> store -> match -> outbox for one page; duplicates are dropped quietly."""
-        if not isinstance(item, PageItem):
-            return item
-        try:
-            article = parse_html(
-                item.body,
-                item.url,
-                encoding=item.encoding,
-                source=item.source,
-                selectors=_source_of(spider).selectors,
+        failed = sum(self.failures.values())
+        status, error = "ok", None
+        if self.entry_failure is not None:
+            status, error = "failed", self.entry_failure
+        elif pool_error is not None:
+            status, error = "failed", pool_error
+        elif failed and not self.counts.pages:
+            status, error = "failed", f"all {failed} article page(s) failed: {_summary(self.failures)}"
+        elif reason == ALREADY_RUNNING:
+            status, error = "skipped", "another crawl of this source was running"
+        elif reason not in (None, "finished"):
+            status = "partial" if self.counts.stored else "failed"
+            error = f"crawl ended early ({reason})"
+        elif failed:
+            status = "partial"
+            error = (
+                f"{failed} of {failed + self.counts.pages} article page(s) failed: {_summary(self.failures)}"
             )
-        except ParseError as exc:
-            self.parse_errors += 1
-            log.warning("cannot parse %s: %s", item.url, exc)
-            return item
+        assert self.run_id is not None
         now = datetime.now(UTC)
         with self.database.transaction() as session:
-            row = save_article(session, article, now)
-            if row is None:
-                return item
-            self.stored += 1
-            for match in self.rules.match(article):
-                channels = channels_for(match.rule.channels, self.config)
-                self.alerts += save_match(
-                    session, row, match.rule.name, match.terms, match.snippet, channels, now
-                )
-        return item
+            if status == "ok":
+                save_validators(session, self.source.name, self.validators, now)
+            else:
+                forget_validators(session, [self.source.url])
+            finish_run(
+                session,
+                self.run_id,
+                now,
+                pages=pages,
+                stored=self.counts.stored,
+                failed=failed + (self.entry_failure is not None),
+                error=error,
+                status=status,
+                retry_after=int(stats.get_value("monitor/retry_after", 0) or 0) or None if stats else None,
+            )
+        self.database.close()
+
+
+def _summary(reasons: Counter[str]) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())

@@ -30,7 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, Source, load_config
-from monitor.crawl import crawl_source, stop_children
+from monitor.crawl import crawl_if_due, stop_children
 from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
 from monitor.notify import Dispatcher
@@ -45,7 +45,9 @@ STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 def run_crawl_job(config_path: str, source_name: str) -> None:
     """Scheduled job: crawl one source, then send what it matched (stable name: pickled)."""
     config = load_config(config_path)
-    result = crawl_source(config, config.source(source_name))
+    result = crawl_if_due(config, config.source(source_name))  # adaptive polling may say not yet
+    if result is None:
+        return
     if not result.ok:
         log.warning("crawl of %s failed: %s", source_name, result.error)
     run_dispatch_job(config_path)

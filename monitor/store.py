@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from monitor.article import Article
 from monitor.errors import StorageError
-from monitor.models import AlertRow, ArticleRow, Base, CrawlRun, MatchRow, Story, StoryBand
+from monitor.models import AlertRow, ArticleRow, Base, MatchRow, Story, StoryBand
 
 # The outbox queries live in monitor.outbox; these names stay importable from here.
 from monitor.outbox import ALERT_STATUSES as ALERT_STATUSES
@@ -246,20 +246,3 @@ def counts(session: Session) -> Counts:
         matches=session.scalar(select(func.count()).select_from(MatchRow)) or 0,
         alerts={status: by_status.get(status, 0) for status in ALERT_STATUSES},
     )
-
-
-def start_crawl(session: Session, source: str, now: datetime) -> int:
-    """Open a crawl run record; returns its id."""
-    run = CrawlRun(source=source, started_at=now, status="running")
-    session.add(run)
-    session.flush()
-    return run.id
-
-
-def finish_crawl(
-    session: Session, run_id: int, now: datetime, pages: int, stored: int, error: str | None
-) -> None:
-    """Close a crawl run record with its figures and outcome."""
-    run = session.get_one(CrawlRun, run_id)
-    run.finished_at, run.pages_fetched, run.articles_stored = now, pages, stored
-    run.status, run.error = ("failed", error) if error else ("ok", None)

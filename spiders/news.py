@@ -1,33 +1,48 @@
 """NewsSpider: one spider for every source kind in monitor.yaml.
 
-- feed: RSS/Atom parsed by feedparser from the response body (never fetched by feedparser);
-- sitemap: sitemaps and sitemap indexes read with Scrapy's own ``Sitemap`` (lxml with
-  entity resolution off), ``.xml.gz`` included;
+- feed: RSS/Atom read by feedparser from the response body (``monitor.feeds``);
+- sitemap: sitemaps, news sitemaps and sitemap indexes read by lxml with entities, DTDs
+  and the network off (``monitor.feeds``), ``.xml.gz`` included, with ``lastmod`` and
+  ``news:publication_date``;
 - listing: a section page whose article links are picked by the source's ``follow`` and
   ``deny`` regular expressions (Scrapy's ``LinkExtractor``).
 
-Article pages whose canonical URL is already stored are not fetched again. Each fetched
-page is yielded as a raw ``PageItem``; ``monitor.pipelines`` parses and stores it.
+Incremental: an article whose canonical URL is stored is not fetched again; the feed or
+sitemap itself is fetched with a conditional GET (``If-None-Match``/``If-Modified-Since``
+from the last crawl), and a child sitemap whose ``lastmod`` is older than the last crawl
+without failures is skipped. Entries dated older than the source's ``max_age`` are skipped.
+
+Every request has an errback: a request that fails for good (after the retries of
+``monitor.politeness``) becomes a ``FailureItem`` with its reason (``monitor.failures``),
+so the pipeline records it and the crawl goes on with the healthy pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import feedparser
 import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap
+from twisted.python.failure import Failure
 
 from monitor.config import Source, load_config
-from monitor.items import PageItem
+from monitor.errors import ParseError
+from monitor.failures import describe
+from monitor.feeds import Entry, read_feed, read_sitemap
+from monitor.items import FailureItem, PageItem, ValidatorItem
+from monitor.runs import Validators, last_complete, validators_for
 from monitor.store import Database, known_urls
 from monitor.urls import canonical_url
 
 MAX_SITEMAP_DEPTH = 3
+LASTMOD_MARGIN = timedelta(hours=1)  # clocks and caches differ: a child sitemap a little older still counts
+ENTRY = "monitor_entry"  # request.meta: this is the source's own URL
+
+Item = scrapy.Request | PageItem | FailureItem | ValidatorItem
 
 
 class NewsSpider(scrapy.Spider):
@@ -47,64 +62,89 @@ class NewsSpider(scrapy.Spider):
         config = load_config(crawler.settings.get("MONITOR_CONFIG"))
         spider.source = config.source(spider.source_name)
         spider.database_url = config.database_url
+        database = Database(config.database_url)
+        try:
+            with database.transaction() as session:
+                spider.validators = validators_for(session, [spider.source.url]).get(spider.source.url)
+                spider.complete_at = last_complete(session, spider.source.name)
+        finally:
+            database.close()
         return spider
 
     source: Source
     database_url: str
+    validators: Validators | None
+    complete_at: datetime | None
 
     async def start(self) -> Any:
-        """The source URL is the only start request."""
+        """The source URL is the only start request: conditional for feeds and sitemaps."""
         callback = {"feed": self.parse_feed, "sitemap": self.parse_sitemap, "listing": self.parse_listing}
-        yield scrapy.Request(self.source.url, callback=callback[self.source.kind], cb_kwargs={"depth": 0})
+        headers: dict[str, str] = {}
+        if self.validators is not None and self.source.kind != "listing":
+            if self.validators.etag:
+                headers["If-None-Match"] = self.validators.etag
+            if self.validators.last_modified:
+                headers["If-Modified-Since"] = self.validators.last_modified
+        yield scrapy.Request(
+            self.source.url,
+            callback=callback[self.source.kind],
+            errback=self.failed,
+            headers=headers,
+            meta={ENTRY: True, "handle_httpstatus_list": [304]},
+            cb_kwargs={"depth": 0},
+            dont_filter=True,
+        )
 
-    def parse_feed(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
+    def failed(self, failure: Failure) -> Iterator[FailureItem]:
+        """Errback of every request: the failure as an item, so the pipeline records it."""
+        request = getattr(failure, "request", None)
+        url = self.source.url
+        if request is not None:  # the URL the source linked to, not the last redirect hop
+            url = (request.meta.get("redirect_urls") or [request.url])[0]
+        reason, detail = describe(failure.value if failure.value is not None else RuntimeError("unknown"))
+        entry = bool(request is not None and request.meta.get(ENTRY))
+        yield FailureItem(url=url, reason=reason, detail=detail, entry=entry)
+
+    def parse_feed(self, response: Response, depth: int = 0) -> Iterator[Item]:
         """Every entry link of an RSS or Atom feed."""
-        parsed = feedparser.parse(response.body, response_headers={"content-location": response.url})
-        links = []
-        for entry in parsed.entries:
-            link = entry.get("link") or entry.get("id")
-            if link:
-                links.append((response.urljoin(link), entry.get("title")))
-        yield from self._article_requests(links)
-
-    def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
-        """Article URLs of a sitemap; child sitemaps of a sitemap index, a few levels deep."""
-        body = response.body
-        if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-        sitemap = Sitemap(body)
-        locations = [entry["loc"] for entry in sitemap if entry.get("loc")]
-        if sitemap.type == "sitemapindex":
-            if depth < MAX_SITEMAP_DEPTH:
-                for loc in locations:
-                    yield scrapy.Request(
-                        response.urljoin(loc), callback=self.parse_sitemap, cb_kwargs={"depth": depth + 1}
-                    )
+        if self._not_modified(response):
             return
-        yield from self._article_requests([(response.urljoin(loc), None) for loc in locations])
+        try:
+            entries = read_feed(response.body, response.url)
+        except ParseError as exc:
+            yield self._unreadable(response, exc)
+            return
+        yield from self._validator(response)
+        yield from self._article_requests(entries)
 
-    def parse_listing(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
+    def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[Item]:
+        """Article URLs of a sitemap; child sitemaps of a sitemap index, a few levels deep."""
+        if self._not_modified(response):
+            return
+        try:
+            body = response.body
+            if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
+                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            document = read_sitemap(body)
+        except (ParseError, OSError, EOFError, ValueError) as exc:
+            yield self._unreadable(response, exc)
+            return
+        if depth == 0:
+            yield from self._validator(response)
+        if document.kind == "sitemapindex":
+            if depth < MAX_SITEMAP_DEPTH:
+                yield from self._child_sitemaps(response, document.entries, depth)
+            return
+        yield from self._article_requests([_absolute(response, entry) for entry in document.entries])
+
+    def parse_listing(self, response: Response, depth: int = 0) -> Iterator[Item]:
         """Links on a section page that the source's follow/deny patterns select."""
         if not isinstance(response, TextResponse):
+            yield self._unreadable(response, ParseError("the listing page is not text"))
             return
         extractor = LinkExtractor(allow=self.source.follow, deny=self.source.deny)
-        links = [(link.url, link.text.strip() or None) for link in extractor.extract_links(response)]
+        links = [Entry(link.url, link.text.strip() or None) for link in extractor.extract_links(response)]
         yield from self._article_requests(links)
-
-    def _article_requests(self, links: list[tuple[str, str | None]]) -> Iterator[scrapy.Request]:
-        canonical = {canonical_url(url): (url, title) for url, title in links}
-        database = Database(self.database_url)
-        try:
-            with database.transaction() as session:
-                known = known_urls(session, canonical)
-        finally:
-            database.close()
-        self.crawler.stats.set_value("monitor/links_found", len(canonical))
-        self.crawler.stats.set_value("monitor/links_known", len(known))
-        for key, (url, title) in canonical.items():
-            if key in known:
-                continue
-            yield scrapy.Request(url, callback=self.parse_article, cb_kwargs={"hint_title": title})
 
     def parse_article(self, response: Response, hint_title: str | None = None) -> Iterator[PageItem]:
         """Hand the raw page to the pipeline; parsing happens there."""
@@ -119,3 +159,74 @@ class NewsSpider(scrapy.Spider):
             encoding=encoding,
             hint_title=hint_title,
         )
+
+    def _child_sitemaps(self, response: Response, entries: Iterable[Entry], depth: int) -> Iterator[Item]:
+        cutoff = self.complete_at - LASTMOD_MARGIN if self.complete_at is not None else None
+        for entry in entries:
+            if cutoff is not None and entry.modified is not None and entry.modified < cutoff:
+                self.crawler.stats.inc_value("monitor/sitemaps_unchanged")
+                continue
+            yield scrapy.Request(
+                response.urljoin(entry.url),
+                callback=self.parse_sitemap,
+                errback=self.failed,
+                cb_kwargs={"depth": depth + 1},
+            )
+
+    def _article_requests(self, entries: list[Entry]) -> Iterator[scrapy.Request]:
+        cutoff = None
+        if self.source.max_age is not None:
+            cutoff = datetime.now(UTC) - timedelta(seconds=self.source.max_age)
+        fresh = [entry for entry in entries if cutoff is None or entry.date is None or entry.date >= cutoff]
+        self.crawler.stats.inc_value("monitor/links_too_old", len(entries) - len(fresh))
+        canonical: dict[str, Entry] = {}
+        for entry in fresh:
+            try:
+                canonical.setdefault(canonical_url(entry.url), entry)
+            except ValueError:
+                self.crawler.stats.inc_value("monitor/links_malformed")
+        database = Database(self.database_url)
+        try:
+            with database.transaction() as session:
+                known = known_urls(session, canonical)
+        finally:
+            database.close()
+        self.crawler.stats.inc_value("monitor/links_found", len(canonical))
+        self.crawler.stats.inc_value("monitor/links_known", len(known))
+        for key, entry in canonical.items():
+            if key in known:
+                continue
+            # dont_filter: each canonical URL is asked for once already, and a redirect loop
+            # must run into REDIRECT_MAX_TIMES (and be recorded) rather than vanish in the dupefilter.
+            yield scrapy.Request(
+                entry.url,
+                callback=self.parse_article,
+                errback=self.failed,
+                cb_kwargs={"hint_title": entry.title},
+                dont_filter=True,
+            )
+
+    def _not_modified(self, response: Response) -> bool:
+        if response.status != 304:
+            return False
+        self.crawler.stats.set_value("monitor/not_modified", True)
+        return True
+
+    def _validator(self, response: Response) -> Iterator[ValidatorItem]:
+        etag = response.headers.get(b"ETag")
+        modified = response.headers.get(b"Last-Modified")
+        yield ValidatorItem(
+            url=self.source.url,
+            etag=etag.decode("latin-1") if etag else None,
+            last_modified=modified.decode("latin-1") if modified else None,
+        )
+
+    def _unreadable(self, response: Response, exc: BaseException) -> FailureItem:
+        reason, detail = describe(exc)
+        entry = bool(response.meta.get(ENTRY))
+        return FailureItem(url=response.url, reason=reason, detail=detail, entry=entry)
+
+
+def _absolute(response: Response, entry: Entry) -> Entry:
+    url = response.urljoin(entry.url)
+    return entry if url == entry.url else Entry(url, entry.title, entry.published, entry.modified)

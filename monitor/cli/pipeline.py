@@ -23,7 +23,7 @@ def register(main: click.Group) -> None:
 
 
 def _print_crawl(result: CrawlResult) -> None:
-    state = "ok" if result.ok else f"FAILED: {result.error}"
+    state = result.summary
     click.echo(
         f"  {result.source}: {result.pages} pages fetched, {result.stored} new articles "
         f"({result.seconds:.1f} s) {state}"

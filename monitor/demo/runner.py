@@ -77,7 +77,7 @@ def run_demo(
                 report.before = counts(session)
 
             def done(result: CrawlResult) -> None:
-                state = "ok" if result.ok else f"FAILED: {result.error}"
+                state = result.summary
                 progress(
                     f"crawled {result.source}: {result.pages} pages, {result.stored} new articles "
                     f"({result.seconds:.1f} s) {state}"

@@ -33,13 +33,16 @@ sources:
   - name: autoguide-feed
     kind: feed
     url: {site.url}/autoguide/feed.xml
+    allow_private: true
   - name: autoguide-sitemap
     kind: sitemap
     url: {site.url}/autoguide/news-sitemap.xml
+    allow_private: true
   - name: motorwire-industry
     kind: listing
     url: {site.url}/motorwire/industry/
     follow: ['/motorwire/industry/\\d{{4}}/\\d{{2}}/[^/]+/$']
+    allow_private: true
 channels:
   alerts:
     - {sink.mailto()}

@@ -29,6 +29,7 @@ sources:
     kind: feed
     url: {site.url}/autoguide/feed.xml
     schedule: {{every: 1s, jitter: 0}}
+    allow_private: true
 channels:
   alerts: ['{smtp_sink.mailto()}']
 dispatch: {{every: 1s}}

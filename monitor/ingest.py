@@ -1,0 +1,217 @@
+"""parse -> store -> match -> outbox for fetched pages, in the crawl process or in worker processes.
+
+``Ingester`` is the unit of work: it turns raw pages into ``Article``s (``monitor.parse``),
+stores them, matches the rules (``monitor.rules``) and writes the alerts in the same
+transaction. ``IngestPool`` runs Ingesters in worker processes fed through a bounded
+``multiprocessing`` queue, so that on a machine with more than one core, parsing and
+matching (the dear part: lxml, trafilatura, the rule automaton) run beside the crawl
+process instead of stalling its reactor. Workers are *spawned*, never forked: the crawl
+process runs Twisted and threads, which do not survive a fork. Each worker takes what is
+queued, up to ``BATCH`` pages, and stores them in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.config import Config, Source, load_config
+from monitor.errors import MonitorError, ParseError
+from monitor.parse import parse_html
+from monitor.rules import RuleSet, load_rules
+from monitor.store import Database, save_article, save_match
+
+log = logging.getLogger(__name__)
+BATCH = 16
+PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
+_STOP = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched article page, as it crosses the queue to a worker."""
+
+    url: str
+    body: bytes
+    encoding: str | None = None
+
+
+@dataclass(slots=True)
+class Counts:
+    """What ingesting some pages did."""
+
+    pages: int = 0
+    stored: int = 0
+    alerts: int = 0
+    unparsable: int = 0
+
+    def add(self, other: Counts) -> None:
+        """Add ``other``'s figures to these."""
+        self.pages += other.pages
+        self.stored += other.stored
+        self.alerts += other.alerts
+        self.unparsable += other.unparsable
+
+
+def channels_for(rule_channels: tuple[str, ...], config: Config) -> tuple[str, ...]:
+    """A rule's channel tags; a rule that names none goes to every configured channel."""
+    return rule_channels or tuple(config.channels)
+
+
+def load_ruleset(config: Config) -> RuleSet:
+    """The config's rules; broken rule files are logged and skipped, the others run."""
+    rules, errors = load_rules(config.rule_paths)
+    for error in errors:
+        log.error("rule file skipped: %s", error)
+    return rules
+
+
+class Ingester:
+    """Parses pages of one source, stores the articles, matches the rules, queues alerts."""
+
+    def __init__(self, config: Config, source: Source, rules: RuleSet, database: Database) -> None:
+        self.config = config
+        self.source = source
+        self.rules = rules
+        self.database = database
+
+    def ingest(self, pages: Sequence[Page]) -> Counts:
+        """Parse every page, then store and match them in one transaction."""
+        counts = Counts(pages=len(pages))
+        articles = []
+        for page in pages:
+            try:
+                articles.append(
+                    parse_html(
+                        page.body,
+                        page.url,
+                        encoding=page.encoding,
+                        source=self.source.name,
+                        selectors=self.source.selectors,
+                    )
+                )
+            except ParseError as exc:
+                counts.unparsable += 1
+                log.warning("cannot parse %s: %s", page.url, exc)
+        if not articles:
+            return counts
+        matches = [self.rules.match(article) for article in articles]
+        now = datetime.now(UTC)
+        with self.database.transaction() as session:
+            for article, found in zip(articles, matches, strict=True):
+                row = save_article(session, article, now)
+                if row is None:
+                    continue
+                counts.stored += 1
+                for match in found:
+                    channels = channels_for(match.rule.channels, self.config)
+                    counts.alerts += save_match(
+                        session, row, match.rule.name, match.terms, match.snippet, channels, now
+                    )
+        return counts
+
+
+class IngestPool:
+    """Worker processes running ``Ingester``s on pages put in a bounded queue."""
+
+    def __init__(self, config_path: str, source: str, workers: int, queue_size: int = 64) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.jobs: multiprocessing.Queue[Page | None] = context.Queue(maxsize=queue_size)
+        self.results: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
+        self.processes = [
+            context.Process(
+                target=_work,
+                args=(config_path, source, self.jobs, self.results),
+                name=f"monitor-ingest-{index}",
+                daemon=True,
+            )
+            for index in range(workers)
+        ]
+
+    def start(self) -> IngestPool:
+        """Start the workers; they load the config and compile the rules while pages arrive."""
+        for process in self.processes:
+            process.start()
+        return self
+
+    def offer(self, page: Page) -> bool:
+        """Queue ``page`` unless the queue is full (then the caller waits and offers again)."""
+        try:
+            self.jobs.put_nowait(page)
+        except queue.Full:
+            return False
+        return True
+
+    def close(self, timeout: float = 600.0) -> Counts:
+        """Let the workers finish what is queued, then collect their figures."""
+        for _ in self.processes:
+            self.jobs.put(_STOP, timeout=timeout)
+        total = Counts()
+        errors: list[str] = []
+        for _ in self.processes:
+            try:
+                kind, value = self.results.get(timeout=timeout)
+            except queue.Empty:
+                errors.append("an ingest worker did not report back")
+                continue
+            if kind == "error":
+                errors.append(str(value))
+            else:
+                total.add(value)
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+        if errors:
+            raise MonitorError("ingest worker failed: " + " | ".join(errors))
+        return total
+
+
+def _work(
+    config_path: str,
+    source_name: str,
+    jobs: multiprocessing.Queue[Page | None],
+    results: multiprocessing.Queue[tuple[str, Any]],
+) -> None:
+    """A worker process: ingest batches from ``jobs`` until told to stop, then report."""
+    database = None
+    try:
+        config = load_config(config_path)
+        database = Database(config.database_url, create=False)
+        ingester = Ingester(config, config.source(source_name), load_ruleset(config), database)
+        total = Counts()
+        stopping = False
+        while not stopping:
+            try:
+                page = jobs.get(timeout=PARENT_CHECK)
+            except queue.Empty:
+                parent = multiprocessing.parent_process()
+                if parent is not None and not parent.is_alive():
+                    return  # the crawl process is gone (killed at its time limit): stop too
+                continue
+            batch = [page] if page is not None else []
+            stopping = page is None
+            while not stopping and len(batch) < BATCH:
+                try:
+                    page = jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if page is None:
+                    stopping = True
+                else:
+                    batch.append(page)
+            if batch:
+                total.add(ingester.ingest(batch))
+        results.put(("ok", total))
+    except BaseException:  # report any crash to the parent, which fails the crawl with it
+        results.put(("error", traceback.format_exc(limit=5)))
+        raise
+    finally:
+        if database is not None:
+            database.close()
