@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.article import Article
+from monitor.channels import check_cron
 from monitor.errors import ConfigError, RuleError
 from monitor.matching import explain as _explain
 from monitor.matching.compiled import Matcher
@@ -27,6 +28,7 @@ from monitor.yamlfile import load_yaml
 
 MODES = ("instant", "hourly", "daily", "weekly")
 _RULE_KEYS = ("name", "query", "channels", "sources", "languages", "mode", "min_mentions")
+_DELIVERY_KEYS = ("max_per_hour", "schedule")  # how alerts go out: see monitor.notify.policy
 _FILE_KEYS = ("rules", "entities")
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -47,6 +49,8 @@ class Rule:
     min_mentions: int = 1
     path: str = ""
     line: int = 0
+    max_per_hour: int | None = None  # instant alerts per channel and hour; the rest go to a digest
+    schedule: str | None = None  # cron of an hourly/daily/weekly digest, replacing its default
 
     def __post_init__(self) -> None:
         for name in ("channels", "sources", "languages"):
@@ -292,7 +296,7 @@ class _Loader:
         before = document.errors
         fields: dict[str, YamlNode] = {}
         for key, (key_node, value) in node.value.items():
-            if key in _RULE_KEYS:
+            if key in _RULE_KEYS or key in _DELIVERY_KEYS:
                 fields[key] = value
             else:
                 hint = _suggest(str(key), _RULE_KEYS)
@@ -327,6 +331,23 @@ class _Loader:
                 )
             else:
                 values["min_mentions"] = value.value
+        if "max_per_hour" in fields:
+            value = fields["max_per_hour"]
+            if not isinstance(value.value, int) or isinstance(value.value, bool) or value.value < 1:
+                self.error(
+                    document,
+                    value.error(f"max_per_hour must be a whole number of at least 1, got {value.value!r}"),
+                )
+            else:
+                values["max_per_hour"] = value.value
+        if "schedule" in fields:
+            value = fields["schedule"]
+            try:
+                values["schedule"] = check_cron(value.value)
+            except ValueError as exc:
+                self.error(document, value.error(f"schedule: {exc}"))
+            if values.get("mode", "instant") == "instant":
+                self.error(document, value.error("schedule needs a digest mode: hourly, daily or weekly"))
         if document.errors > before or name is None or query is None:
             return None
         return Rule(name=name, query=query, path=document.path, line=node.line, **values)
