@@ -3,9 +3,10 @@
 Pure functions of the rule, the channel settings and the clock, so they are tested without
 a database and the dispatcher stays a loop.
 
-- A rule's ``mode`` is ``instant`` or a digest: ``digest`` (its ``schedule:`` cron, else the
-  channel's ``digest:`` cron), ``hourly`` (``0 * * * *``), ``daily`` (``0 8 * * *``) or
-  ``weekly`` (``0 8 * * 1``). Crons are read in the channel's time zone.
+- A rule's ``mode`` is ``instant`` or a digest: ``hourly`` (``0 * * * *``), ``daily``
+  (``0 8 * * *``) or ``weekly`` (``0 8 * * 1``); a rule's ``schedule:`` cron replaces that
+  default. Crons are read in the channel's time zone. (``digest``, for callers that build
+  policies themselves, means the channel's own ``digest:`` cron.)
 - ``max_per_hour`` caps the instant alerts a rule sends to one channel in any sliding hour;
   the overflow is held for the channel's next digest, never dropped.
 - During a channel's quiet hours nothing is sent to it; alerts and digests wait for the end.
@@ -60,9 +61,7 @@ def digest_key(policy: RulePolicy, channel: Channel) -> str | None:
     """The cron whose windows gather this rule's alerts, or ``None`` for instant delivery."""
     if policy.mode == "instant":
         return None
-    if policy.mode in MODE_SCHEDULES:
-        return MODE_SCHEDULES[policy.mode]
-    return policy.schedule or channel.digest
+    return policy.schedule or MODE_SCHEDULES.get(policy.mode) or channel.digest
 
 
 def window_end(cron: str, timezone: str, oldest: datetime, now: datetime) -> datetime | None:

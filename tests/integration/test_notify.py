@@ -352,6 +352,7 @@ def test_digest_keys_for_each_mode() -> None:
     assert digest_key(RulePolicy(mode="digest"), channel) == "30 7 * * 1-5"
     assert digest_key(RulePolicy(mode="digest", schedule="0 12 * * *"), channel) == "0 12 * * *"
     assert digest_key(RulePolicy(mode="daily"), channel) == "0 8 * * *"
+    assert digest_key(RulePolicy(mode="weekly", schedule="0 7 * * 5"), channel) == "0 7 * * 5"
 
 
 def test_backoff_doubles_with_jitter_and_a_cap() -> None:

@@ -43,18 +43,18 @@ def write_config(tmp_path: Path, channels: str, extra: str = "") -> Path:
     return config
 
 
-def seed(config: Path, count: int = 1, channel: str = "team") -> None:
+def seed(config: Path, count: int = 1, channel: str = "team", rule: str = "alliance") -> None:
     database = Database(load_config(config, environ=ENV).database_url)
     try:
         with database.transaction() as session:
             for index in range(count):
-                url = f"https://news.example/{index}"
+                url = f"https://news.example/{rule}/{index}"
                 article = Article(
                     url=url, canonical_url=url, title=f"Daimler and Renault {index}", body="In brief."
                 )
                 row = save_article(session, article, NOW)
                 assert row is not None
-                save_match(session, row, "alliance", ["Daimler"], "**Daimler**", [channel], NOW)
+                save_match(session, row, rule, ["Daimler"], "**Daimler**", [channel], NOW)
     finally:
         database.close()
 
@@ -161,15 +161,38 @@ def test_rule_modes_come_from_the_rule_files(tmp_path: Path) -> None:
     with WebhookSink() as hook:
         config = write_config(tmp_path, hook_channel(hook))
         (tmp_path / "rules" / "r.yaml").write_text(
-            "rules:\n  - name: alliance\n    query: Daimler\n    mode: daily\n", encoding="utf-8"
+            "rules:\n"
+            "  - name: alliance\n    query: Daimler\n    mode: daily\n    schedule: '30 7 * * 1-5'\n"
+            "  - name: noisy\n    query: Renault\n    max_per_hour: 1\n",
+            encoding="utf-8",
         )
         seed(config)
+        seed(config, 2, rule="noisy")
         code, out, _ = run(config, "alerts", "send")
-        assert out == "alerts: 0 sent, 0 retrying, 0 failed, 1 held for digests\n"
+        assert out == "alerts: 1 sent, 0 retrying, 0 failed, 2 held for digests\n"
         code, out, _ = run(config, "alerts")
         assert code == 0
-        assert "[held for digest '0 8 * * *']" in out
-        assert hook.requests == []
+        assert (
+            "alliance -> team  Daimler and Renault 0  (attempts 0)  [held for digest '30 7 * * 1-5']" in out
+        )
+        assert "noisy -> team  Daimler and Renault 1  (attempts 0)  [held for digest '0 * * * *']" in out
+        assert [body["title"] for body in hook.accepted] == ["[noisy] Daimler and Renault 0"]
+
+
+def test_rule_delivery_keys_are_checked(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  team: ['console://']\n")
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "rules:\n"
+        "  - name: a\n    query: Daimler\n    max_per_hour: 0\n"
+        "  - name: b\n    query: Daimler\n    schedule: '30 7 * * 1-5'\n"
+        "  - name: c\n    query: Daimler\n    mode: daily\n    schedule: 'at dawn'\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(config, "check", str(tmp_path / "rules"))
+    assert code == 1
+    assert "r.yaml:4:19: max_per_hour must be a whole number of at least 1, got 0" in err
+    assert "r.yaml:7:15: schedule needs a digest mode: hourly, daily or weekly" in err
+    assert "r.yaml:11:15: schedule: Wrong number of fields; got 2, expected 5" in err
 
 
 # -- configuration ------------------------------------------------------------------------------
