@@ -9,9 +9,11 @@ half-read file never runs. The query language lives in ``monitor.matching``.
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from monitor.channels import check_cron
 from monitor.errors import ConfigError, RuleError
 from monitor.matching import explain as _explain
 from monitor.matching.compiled import Matcher
-from monitor.matching.query import QuerySyntaxError, caret, parse, term_words
+from monitor.matching.query import Entities, QuerySyntaxError, caret, parse, term_words
 from monitor.matching.text import Document
 from monitor.matching.tree import Node
 from monitor.yamlfile import Node as YamlNode
@@ -72,8 +74,13 @@ class RuleMatch:
     rule: Rule
     terms: tuple[str, ...]  # the query terms that hit
     snippet: str  # the passage that matched, hits wrapped in **double stars**
-    hits: tuple[_explain.Hit, ...] = field(default=(), compare=False)
-    mentions: int = field(default=0, compare=False)
+    mentions: int = field(default=0, compare=False)  # distinct places the query's terms hit
+    evidence: _explain.Evidence | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def hits(self) -> tuple[_explain.Hit, ...]:
+        """Every hit of the query's terms (field, character offsets, text), in document order."""
+        return self.evidence.hits() if self.evidence is not None else ()
 
 
 class RuleSet:
@@ -84,14 +91,34 @@ class RuleSet:
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.entities: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (entities or {}).items()}
-        queries: list[Node] = []
-        for rule in self.rules:
-            try:
-                queries.append(parse(rule.query, self.entities, require_positive=True))
-            except QuerySyntaxError as exc:
-                raise _query_error(exc, rule.query, rule.path, rule.line, 0) from None
-        self.queries: tuple[Node, ...] = tuple(queries)
-        self._matcher = Matcher(queries)
+        # Building allocates millions of small acyclic objects; the cyclic garbage collector
+        # would walk all of them again and again (half the build time at 100,000 rules).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            table = Entities(self.entities)
+            queries: list[Node] = []
+            for rule in self.rules:
+                try:
+                    queries.append(parse(rule.query, table, require_positive=True))
+                except QuerySyntaxError as exc:
+                    raise _query_error(exc, rule.query, rule.path, rule.line, 0) from None
+            self.queries: tuple[Node, ...] = tuple(queries)
+            self._matcher = Matcher(queries)
+            # Identical queries form one group in the matcher: explained once per article.
+            self._members = self._matcher.members
+            self._rules_of = [tuple(self.rules[i] for i in members) for members in self._members]
+            self._plain = {
+                group
+                for group, rules_of in enumerate(self._rules_of)
+                if all(not r.sources and not r.languages and r.min_mentions == 1 for r in rules_of)
+            }
+        finally:
+            if collecting:
+                gc.enable()
+        # Move what was built to the oldest generation now, in one pass, instead of during
+        # the first matches (objects made with the collector off start out young).
+        gc.collect()
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -104,36 +131,45 @@ class RuleSet:
         return next((rule for rule in self.rules if rule.name == name), None)
 
     def match(self, article: Article) -> list[RuleMatch]:
-        """Every rule that matches ``article``, honouring ``sources``/``languages`` filters.
+        """Every rule that matches ``article`` in rule order, honouring its filters.
 
         An article whose language is unknown passes a ``languages`` filter: a missed story
         costs more than a stray alert.
         """
-        allowed = [
-            index
-            for index, rule in enumerate(self.rules)
-            if (not rule.sources or article.source in rule.sources)
-            and (not rule.languages or article.language is None or article.language in rule.languages)
-        ]
-        if not allowed:
-            return []
         doc = Document.from_article(article)
-        results: list[RuleMatch] = []
-        for index, found in self._matcher.match(doc, allowed):
-            rule = self.rules[index]
-            count = _explain.count(found)
-            if count < rule.min_mentions:
-                continue
-            results.append(
-                RuleMatch(
-                    rule=rule,
-                    terms=_explain.terms_hit(found),
-                    snippet=_explain.snippet(found, doc),
-                    hits=tuple(_explain.hits(found, doc)),
-                    mentions=count,
+        result = self._matcher.match(doc)
+        chunks: list[tuple[Sequence[int], list[RuleMatch]]] = []
+        for group in result.groups:
+            found = result.found_group(group)
+            terms, count = _explain.terms_hit(found), _explain.count(found)
+            snippet, evidence = _explain.snippet(found, doc), _explain.Evidence(found, doc)
+            indexes = self._members[group]
+            if group in self._plain:  # no filters, min_mentions 1: every member matches
+                chunks.append(
+                    (
+                        indexes,
+                        [RuleMatch(rule, terms, snippet, count, evidence) for rule in self._rules_of[group]],
+                    )
                 )
-            )
+                continue
+            kept = [
+                i for i in indexes if _accepts(self.rules[i], article) and count >= self.rules[i].min_mentions
+            ]
+            chunks.append((kept, [RuleMatch(self.rules[i], terms, snippet, count, evidence) for i in kept]))
+        if len(chunks) == 1:
+            return chunks[0][1]
+        pairs = sorted(
+            ((i, m) for indexes, matches in chunks for i, m in zip(indexes, matches, strict=True)),
+            key=itemgetter(0),
+        )
+        results = [match for _, match in pairs]
         return results
+
+
+def _accepts(rule: Rule, article: Article) -> bool:
+    if rule.sources and article.source not in rule.sources:
+        return False
+    return not rule.languages or article.language is None or article.language in rule.languages
 
 
 def explain(match: RuleMatch) -> str:
@@ -197,6 +233,7 @@ class _Loader:
         self.entities: dict[str, tuple[str, tuple[str, ...], str]] = {}  # folded → (name, aliases, where)
         self.broken_entities: dict[str, str] = {}  # folded → where it is defined
         self.names: dict[str, str] = {}  # rule name → where it is defined
+        self.table: Entities | None = None  # built once every entity has been read
 
     def error(self, document: _Document | None, error: ConfigError) -> None:
         self.errors.append(RuleError(error.message, error.path, error.line, error.column))
@@ -377,10 +414,12 @@ class _Loader:
             self.error(document, node.error("query must be a non-empty string"))
             return None
         query = node.value
-        entities = {name: aliases for name, aliases, _ in self.entities.values()}
-        entities.update(dict.fromkeys(self.broken_entities, ()))
+        if self.table is None:
+            entities = {name: aliases for name, aliases, _ in self.entities.values()}
+            entities.update(dict.fromkeys(self.broken_entities, ()))
+            self.table = Entities(entities)
         try:
-            parse(query, entities, require_positive=True)
+            parse(query, self.table, require_positive=True)
         except QuerySyntaxError as exc:
             line, column = _locate(document.text, node, query, exc.column)
             error = _query_error(exc, query, document.path, line, column)

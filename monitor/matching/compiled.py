@@ -1,26 +1,202 @@
-"""The bulk matcher (first version: the reference evaluator, one rule after another)."""
+"""The bulk matcher: every rule compiled into one automaton and a set of small closures.
+
+A regex per rule costs time linear in the number of rules. Here one Aho-Corasick
+automaton (pyahocorasick) holds every distinct term of every rule, so one pass over an
+article finds all terms whatever their number. Text and terms are normalised words joined
+by single spaces, and each term is searched as ``" w1 w2 "`` (``" w1 w2"`` for a prefix),
+so a hit is always on word boundaries.
+
+Only *candidate* rules are then evaluated: each rule is anchored on one clause that must
+hold for it to match (for ``a AND (b OR c)``: ``{a}`` or ``{b, c}``), chosen so that its
+terms are the ones the fewest rules use; generic words such as ``alliance`` are shared by
+many rules and names are not, so anchors tend to be names. Positions are computed only
+when a candidate has a ``NEAR``, and explanations only for rules that matched.
+
+The meaning is ``monitor.matching.evaluate``'s; a property test checks they agree.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Sequence
+from itertools import accumulate
+from operator import add, itemgetter
 
-from monitor.matching.evaluate import Span, evaluate, term_spans
+import ahocorasick  # type: ignore[import-not-found]  # no stubs published
+
+from monitor.matching.checks import Compiler, Truth
+from monitor.matching.evaluate import Span
 from monitor.matching.text import Document
-from monitor.matching.tree import Node, Term, terms
+from monitor.matching.tree import Atom, Node, Term, terms
+
+_second = itemgetter(1)
+
+
+class MatchResult:
+    """The queries that matched one document, by group, and their hits on demand."""
+
+    __slots__ = ("_context", "_found", "_matcher", "groups")
+
+    def __init__(self, groups: list[int], matcher: Matcher, context: _Context) -> None:
+        self.groups = groups  # matching groups, ascending; see ``Matcher.members``
+        self._matcher = matcher
+        self._context = context
+        self._found: dict[int, dict[Term, list[Span]]] = {}
+
+    @property
+    def indexes(self) -> list[int]:
+        """Indexes of every matching query, ascending."""
+        members = self._matcher.members
+        return sorted(index for group in self.groups for index in members[group])
+
+    def found(self, index: int) -> dict[Term, list[Span]]:
+        """Positive term → its spans, in query order, for query ``index``."""
+        return self.found_group(self._matcher.group_of[index])
+
+    def found_group(self, group: int) -> dict[Term, list[Span]]:
+        """``found`` for every query of ``group`` (they are the same query)."""
+        found = self._found.get(group)
+        if found is None:
+            context = self._context
+            found = self._found[group] = {
+                term: sorted(context.term_spans(atom, term.fields))
+                for term, atom in self._matcher.positive_terms(group)
+            }
+        return found
+
+
+class _Context:
+    """Per-document state: what the scan found, and positions computed on demand."""
+
+    __slots__ = ("doc", "hits", "lengths", "matcher", "positions", "sets", "spans_cache", "starts")
+
+    def __init__(self, matcher: Matcher, doc: Document) -> None:
+        self.matcher = matcher
+        self.doc = doc
+        automaton = matcher.automaton
+        used = matcher.fields_used if matcher.atom_ids else set()
+        self.hits: list[list[tuple[int, int]]] = [
+            list(automaton.iter(" " + " ".join(words) + " ")) if field in used and words else []
+            for field, words in zip(doc.fields, doc.segments, strict=True)
+        ]
+        self.sets: dict[tuple[str, ...], set[int]] = {}
+        self.positions: dict[int, list[tuple[int, int]]] | None = None
+        self.starts: dict[int, list[int]] = {}
+        self.spans_cache: dict[tuple[int, tuple[str, ...]], set[Span]] = {}
+        self.lengths = matcher.lengths
+
+    def seen(self, fields: tuple[str, ...]) -> set[int]:
+        """Atoms found in any segment of ``fields``."""
+        found = self.sets.get(fields)
+        if found is None:
+            parts = [
+                set(map(_second, hits))
+                for field, hits in zip(self.doc.fields, self.hits, strict=True)
+                if hits and field in fields
+            ]
+            found = self.sets[fields] = set().union(*parts)
+        return found
+
+    def term_spans(self, atom: int, fields: tuple[str, ...]) -> set[Span]:
+        """Word spans of ``atom`` in segments of ``fields``."""
+        key = (atom, fields)
+        cached = self.spans_cache.get(key)
+        if cached is not None:
+            return cached
+        if self.positions is None:
+            positions: dict[int, list[tuple[int, int]]] = {}
+            for seg, hits in enumerate(self.hits):
+                for end, found in hits:
+                    positions.setdefault(found, []).append((seg, end))
+            self.positions = positions
+        size, length = self.matcher.sizes[atom], self.lengths[atom]
+        result: set[Span] = set()
+        doc_fields = self.doc.fields
+        for seg, end in self.positions.get(atom, ()):
+            if doc_fields[seg] not in fields:
+                continue
+            starts = self.starts.get(seg)
+            if starts is None:
+                # Word i starts after the leading space, i separators and the words before it.
+                seg_words = self.doc.segments[seg]
+                cumulative = accumulate(map(len, seg_words), initial=0)
+                starts = self.starts[seg] = list(map(add, cumulative, range(1, len(seg_words) + 2)))
+            start = bisect_left(starts, end - length + 2)
+            result.add((seg, start, start + size))
+        self.spans_cache[key] = result
+        return result
 
 
 class Matcher:
-    """Matches a document against many queries at once."""
+    """Matches a document against many queries at once; see the module docstring."""
 
     def __init__(self, queries: Sequence[Node]) -> None:
         self.queries = tuple(queries)
+        self.atom_ids: dict[Atom, int] = {}
+        self.fields_used: set[str] = set()
+        usage: list[int] = []
+        for query in self.queries:
+            ids: set[int] = set()
+            for term in terms(query, positive=False):
+                atom = self.atom_ids.setdefault(term.atom, len(self.atom_ids))
+                if atom == len(usage):
+                    usage.append(0)
+                ids.add(atom)
+                self.fields_used.update(term.fields)
+            for atom in ids:
+                usage[atom] += 1
+        self.usage = usage
+        self.sizes = [0] * len(self.atom_ids)
+        self.lengths = [0] * len(self.atom_ids)
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for (words, prefix), atom in self.atom_ids.items():
+            pattern = " " + " ".join(words) + ("" if prefix else " ")
+            self.automaton.add_word(pattern, atom)
+            self.sizes[atom], self.lengths[atom] = len(words), len(pattern)
+        if self.atom_ids:
+            self.automaton.make_automaton()
+        compiler = Compiler(self.atom_ids, self.usage)
+        # Identical queries (many users watching the same company) are one group: evaluated
+        # and explained once per document.
+        group_ids: dict[Node, int] = {}
+        self.group_of: list[int] = [group_ids.setdefault(query, len(group_ids)) for query in self.queries]
+        self.members: list[list[int]] = [[] for _ in group_ids]
+        for index, group in enumerate(self.group_of):
+            self.members[group].append(index)
+        self.roots: list[Truth] = []
+        self.postings: dict[int, list[int]] = {}
+        self.always: list[int] = []
+        for group, query in enumerate(group_ids):
+            self.roots.append(compiler.compile(query).truth)
+            anchor = min(compiler.clauses(query), default=None)
+            if anchor is None:
+                self.always.append(group)
+            else:
+                for atom in anchor[1]:
+                    self.postings.setdefault(atom, []).append(group)
+        compiler.clear()
+        self._anchors = set(self.postings)
+        self._positive: dict[int, tuple[tuple[Term, int], ...]] = {}
 
-    def match(
-        self, doc: Document, allowed: Iterable[int] | None = None
-    ) -> Iterator[tuple[int, dict[Term, list[Span]]]]:
-        """Yield ``(query index, positive term → spans)`` for every matching query."""
-        indexes = range(len(self.queries)) if allowed is None else allowed
-        for index in indexes:
-            query = self.queries[index]
-            if evaluate(query, doc):
-                yield index, {term: term_spans(term, doc) for term in terms(query)}
+    def positive_terms(self, group: int) -> tuple[tuple[Term, int], ...]:
+        """The distinct terms outside ``NOT`` of a group's query, with their atom ids."""
+        found = self._positive.get(group)
+        if found is None:
+            query = self.queries[self.members[group][0]]
+            unique = dict.fromkeys(terms(query))
+            found = self._positive[group] = tuple((term, self.atom_ids[term.atom]) for term in unique)
+        return found
+
+    def match(self, doc: Document) -> MatchResult:
+        """The indexes of every matching query, in order, with their hits on demand."""
+        context = _Context(self, doc)
+        found: set[int] = set()
+        for hits in context.hits:
+            if hits:
+                found.update(map(_second, hits))
+        candidates: set[int] = set(self.always)
+        postings = self.postings
+        for atom in found & self._anchors:
+            candidates.update(postings[atom])
+        roots = self.roots
+        return MatchResult(sorted(group for group in candidates if roots[group](context)), self, context)

@@ -7,11 +7,12 @@ apprise renders in chat and keeps readable in plain-text e-mail.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from monitor.matching.evaluate import Span
-from monitor.matching.text import Document, word_spans
+from monitor.matching.text import Document
 from monitor.matching.tree import Term
 
 WINDOW = 40  # words a snippet may span between its first and last highlighted hit
@@ -31,17 +32,35 @@ class Hit:
     text: str  # the words as they appear in the article
 
 
+class Evidence:
+    """What a match found, kept so that it can be explained later without re-matching.
+
+    Building ``Hit``s costs more than matching when hundreds of rules match one article,
+    so it waits until someone asks (``monitor match --explain``).
+    """
+
+    __slots__ = ("_doc", "_found", "_hits")
+
+    def __init__(self, found: Mapping[Term, Iterable[Span]], doc: Document) -> None:
+        self._found = found
+        self._doc = doc
+        self._hits: tuple[Hit, ...] | None = None
+
+    def hits(self) -> tuple[Hit, ...]:
+        """Every hit of the query's terms, in document order."""
+        if self._hits is None:
+            self._hits = tuple(hits(self._found, self._doc))
+        return self._hits
+
+
 def hits(found: Mapping[Term, Iterable[Span]], doc: Document) -> list[Hit]:
     """Turn term spans into ``Hit``s with character offsets, in document order."""
-    offsets: dict[int, list[tuple[int, int]]] = {}
     result: list[tuple[Span, Hit]] = []
     for term, spans in found.items():
         for span in spans:
             seg, start, end = span
-            chars = offsets.get(seg)
-            if chars is None:
-                chars = offsets[seg] = word_spans(doc.texts[seg])
-            a, b = chars[start][0], chars[end - 1][1]
+            starts, ends = doc.char_spans(seg)
+            a, b = starts[start], ends[end - 1]
             hit = Hit(term.text, term.entity, doc.fields[seg], a, b, doc.texts[seg][a:b])
             result.append((span, hit))
     result.sort(key=lambda item: (item[0], item[1].term))
@@ -62,29 +81,37 @@ def snippet(found: Mapping[Term, Iterable[Span]], doc: Document) -> str:
     spans = sorted({(span, term.text) for term, term_spans in found.items() for span in term_spans})
     if not spans:
         return _clip(" ".join(doc.texts[0].split()))
-    best: tuple[int, int, int] = (-1, 0, 0)  # (distinct terms, -first index, ...)
-    best_range = (0, 0)
-    for i, ((seg, start, _), _text) in enumerate(spans):
-        inside = [(span, text) for span, text in spans[i:] if span[0] == seg and span[2] - start <= WINDOW]
-        score = (len({text for _, text in inside}), len(inside), -i)
+    # Slide a window of WINDOW words over the hits, keeping the one with the most different
+    # terms, then the most hits, then the earliest.
+    best, best_range = (-1, 0, 0), (0, 0)
+    inside: Counter[str] = Counter()
+    j = 0
+    for i, ((seg, start, _), text) in enumerate(spans):
+        while j < len(spans) and spans[j][0][0] == seg and spans[j][0][1] < start + WINDOW:
+            inside[spans[j][1]] += 1
+            j += 1
+        score = (len(inside), j - i, -i)
         if score > best:
-            best, best_range = score, (i, i + len(inside))
+            best, best_range = score, (i, j)
+        inside[text] -= 1
+        if not inside[text]:
+            del inside[text]
     chosen = spans[best_range[0] : best_range[1]]
     seg = chosen[0][0][0]
     text = doc.texts[seg]
-    chars = word_spans(text)
+    starts, ends = doc.char_spans(seg)
     first = min(span[1] for span, _ in chosen)
     last = max(span[2] for span, _ in chosen)
     lo = max(0, first - CONTEXT)
-    hi = min(len(chars), last + CONTEXT)
-    marks = _merge([(chars[s][0], chars[e - 1][1]) for (_, s, e), _ in chosen])
+    hi = min(len(starts), last + CONTEXT)
+    marks = _merge([(starts[s], ends[e - 1]) for (_, s, e), _ in chosen])
     out: list[str] = ["… " if lo > 0 else ""]
-    pos = chars[lo][0]
+    pos = starts[lo]
     for a, b in marks:
         out.extend((text[pos:a], "**", text[a:b], "**"))
         pos = b
-    out.append(text[pos : chars[hi - 1][1]])
-    out.append(" …" if hi < len(chars) else "")
+    out.append(text[pos : ends[hi - 1]])
+    out.append(" …" if hi < len(starts) else "")
     return _clip(" ".join("".join(out).split()))
 
 

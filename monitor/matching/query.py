@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.matching.text import DEFAULT_FIELDS, FIELDS, words
 from monitor.matching.tree import And, Near, Node, Not, Or, Term, is_positional
@@ -42,27 +42,28 @@ def caret(query: str, column: int, indent: str = "    ") -> str:
     return f"{indent}{flat}\n{indent}{' ' * (max(column, 1) - 1)}^"
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str  # term phrase lparen rparen op near minus field entity end
     text: str
     column: int
     distance: int = -1  # NEAR/n and "phrase"~n; -1 when absent
 
 
+_SPACE = re.compile(r"\s*")
+_WORD = re.compile(r'[^\s()"\u201c\u201d]+')
+_CLOSE_QUOTE = re.compile(r'["\u201c\u201d]')
+_SLOP = re.compile(r"~(\d+)?")
+
+
 def _tokenize(query: str) -> list[_Token]:
     tokens: list[_Token] = []
-    i, n = 0, len(query)
+    n = len(query)
+    i = _SPACE.match(query).end()  # type: ignore[union-attr]  # \s* always matches
     while i < n:
         ch = query[i]
         column = i + 1
-        if ch.isspace():
-            i += 1
-        elif ch == "(":
-            tokens.append(_Token("lparen", ch, column))
-            i += 1
-        elif ch == ")":
-            tokens.append(_Token("rparen", ch, column))
+        if ch == "(" or ch == ")":
+            tokens.append(_Token("lparen" if ch == "(" else "rparen", ch, column))
             i += 1
         elif ch == "-":
             if i + 1 >= n or query[i + 1].isspace() or query[i + 1] in "-)":
@@ -70,30 +71,33 @@ def _tokenize(query: str) -> list[_Token]:
             tokens.append(_Token("minus", "-", column))
             i += 1
         elif ch in _QUOTES:
-            end = next((j for j in range(i + 1, n) if query[j] in _QUOTES), -1)
-            if end < 0:
+            close = _CLOSE_QUOTE.search(query, i + 1)
+            if close is None:
                 raise QuerySyntaxError("unbalanced quote: this '\"' is never closed", column)
+            end = close.start()
             i = end + 1
             distance = -1
-            if i < n and query[i] == "~":
-                match = re.match(r"~(\d+)", query[i:])
-                if match is None:
+            slop = _SLOP.match(query, i)
+            if slop is not None:
+                if slop.group(1) is None:
                     raise QuerySyntaxError("'~' needs a number of words, as in \"a b\"~5", i + 1)
-                distance = _distance(match.group(1), i + 1)
-                i += match.end()
+                distance = _distance(slop.group(1), i + 1)
+                i = slop.end()
             tokens.append(_Token("phrase", query[column:end], column, distance))
         else:
-            j = i
-            while j < n and not query[j].isspace() and query[j] not in _SPECIAL:
-                j += 1
-            i = _word_token(query[i:j], column, tokens)
-            i = j if i < 0 else i
+            j = _WORD.match(query, i).end()  # type: ignore[union-attr]  # ch is a word character
+            resume = _word_token(query[i:j], column, tokens)
+            i = j if resume < 0 else resume
+        i = _SPACE.match(query, i).end()  # type: ignore[union-attr]
     tokens.append(_Token("end", "", n + 1))
     return tokens
 
 
 def _word_token(word: str, column: int, tokens: list[_Token]) -> int:
     """Classify one space-delimited word; return where lexing continues (-1: after it)."""
+    if word.isalnum() and word.upper() not in _OPERATORS and word.upper() not in ("NEAR", "ONEAR"):
+        tokens.append(_Token("term", word, column))  # the common case, without the regexes below
+        return -1
     if word in _OPERATORS:
         tokens.append(_Token("op", word, column))
         return -1
@@ -154,11 +158,52 @@ def term_words(text: str, column: int) -> tuple[tuple[str, ...], bool]:
     return found, prefix
 
 
+class Entities:
+    """Entity definitions (name → alias texts), looked up case-insensitively; shared parse state.
+
+    One ``Entities`` serves every query of a rule set. It also interns nodes: equal subtrees
+    (the expansion of ``@Daimler``, a topic list pasted into many rules) become one object,
+    which keeps 100,000 rules small and lets the bulk matcher compile each subtree once.
+    """
+
+    def __init__(self, entities: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.names = {name.casefold(): (name, tuple(aliases)) for name, aliases in (entities or {}).items()}
+        self._expanded: dict[tuple[str, tuple[str, ...]], Node] = {}
+        self._nodes: dict[Node, Node] = {}
+
+    def intern(self, node: Node) -> Node:
+        """The one shared object equal to ``node``."""
+        return self._nodes.setdefault(node, node)
+
+    def expand(self, token_text: str, fields: tuple[str, ...], column: int) -> Node:
+        """The ``Or`` of the aliases of ``@token_text``; ``QuerySyntaxError`` if unknown."""
+        folded = token_text.casefold()
+        key = (folded, fields)
+        node = self._expanded.get(key)
+        if node is not None:
+            return node
+        found = self.names.get(folded)
+        if found is None:
+            names = [name for name, _ in self.names.values()]
+            close = difflib.get_close_matches(token_text, names, n=1)
+            hint = f" (did you mean '@{close[0]}'?)" if close else ""
+            raise QuerySyntaxError(f"unknown entity '@{token_text}'{hint}", column)
+        name, aliases = found
+        if not aliases:
+            raise QuerySyntaxError(f"entity '@{name}' has no aliases", column)
+        children: list[Node] = []
+        for alias in aliases:
+            alias_words, prefix = term_words(alias, column)
+            children.append(self.intern(Term(alias_words, prefix, fields, alias, 0, entity=name)))
+        node = self._expanded[key] = self.intern(_flat(Or, children))
+        return node
+
+
 class _Parser:
-    def __init__(self, query: str, entities: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, query: str, entities: Entities) -> None:
         self.tokens = _tokenize(query)
         self.pos = 0
-        self.entities = {name.casefold(): (name, aliases) for name, aliases in entities.items()}
+        self.entities = entities
 
     @property
     def peek(self) -> _Token:
@@ -184,7 +229,7 @@ class _Parser:
         while self.peek.kind == "op" and self.peek.text == "OR":
             self.take()
             children.append(self.and_expr(fields, after="OR"))
-        return _flat(Or, children)
+        return self.entities.intern(_flat(Or, children))
 
     def and_expr(self, fields: tuple[str, ...], after: str = "") -> Node:
         children = [self.near_expr(fields, after)]
@@ -198,7 +243,7 @@ class _Parser:
             ):
                 children.append(self.near_expr(fields))
             else:
-                return _flat(And, children)
+                return self.entities.intern(_flat(And, children))
 
     def near_expr(self, fields: tuple[str, ...], after: str = "") -> Node:
         left_at = self.peek
@@ -209,21 +254,21 @@ class _Parser:
             right = self.unary(fields, after=f"{op.text}/{op.distance}")
             _check_near_side(node, left_at, op)
             _check_near_side(right, right_at, op)
-            node = Near(node, right, op.distance, ordered=op.text == "ONEAR")
+            node = self.entities.intern(Near(node, right, op.distance, ordered=op.text == "ONEAR"))
         return node
 
     def unary(self, fields: tuple[str, ...], after: str = "") -> Node:
         token = self.peek
         if (token.kind == "op" and token.text == "NOT") or token.kind == "minus":
             self.take()
-            return Not(self.unary(fields, after="NOT" if token.kind == "op" else "-"))
+            return self.entities.intern(Not(self.unary(fields, after="NOT" if token.kind == "op" else "-")))
         return self.primary(fields, after)
 
     def primary(self, fields: tuple[str, ...], after: str) -> Node:
         token = self.take()
         if token.kind == "term":
             found, prefix = term_words(token.text, token.column)
-            return Term(found, prefix, fields, token.text, token.column)
+            return self.entities.intern(Term(found, prefix, fields, token.text, token.column))
         if token.kind == "phrase":
             return self.phrase(token, fields)
         if token.kind == "lparen":
@@ -249,11 +294,13 @@ class _Parser:
                 "empty phrase: there are no letters or digits between the quotes", token.column
             )
         if token.distance < 0 or len(found) == 1:
-            return Term(found, False, fields, token.text, token.column)
+            return self.entities.intern(Term(found, False, fields, token.text, token.column))
         # "a b c"~n is shorthand for a NEAR/n b NEAR/n c: each word within n of what came before.
-        node: Node = Term(found[:1], False, fields, found[0], token.column)
+        intern = self.entities.intern
+        node: Node = intern(Term(found[:1], False, fields, found[0], token.column))
         for word in found[1:]:
-            node = Near(node, Term((word,), False, fields, word, token.column), token.distance)
+            right = intern(Term((word,), False, fields, word, token.column))
+            node = intern(Near(node, right, token.distance))
         return node
 
     def field(self, token: _Token) -> Node:
@@ -277,20 +324,7 @@ class _Parser:
     def entity(self, token: _Token, fields: tuple[str, ...]) -> Node:
         if not token.text:
             raise QuerySyntaxError("'@' needs an entity name, as in @Daimler", token.column)
-        found = self.entities.get(token.text.casefold())
-        if found is None:
-            names = [name for name, _ in self.entities.values()]
-            close = difflib.get_close_matches(token.text, names, n=1)
-            hint = f" (did you mean '@{close[0]}'?)" if close else ""
-            raise QuerySyntaxError(f"unknown entity '@{token.text}'{hint}", token.column)
-        name, aliases = found
-        children: list[Node] = []
-        for alias in aliases:
-            alias_words, prefix = term_words(alias, token.column)
-            children.append(Term(alias_words, prefix, fields, alias, token.column, entity=name))
-        if not children:
-            raise QuerySyntaxError(f"entity '@{name}' has no aliases", token.column)
-        return _flat(Or, children)
+        return self.entities.expand(token.text, fields, token.column)
 
     def missing(self, token: _Token, after: str) -> QuerySyntaxError:
         """The error for a token where a term was expected, named after what came before."""
@@ -339,16 +373,18 @@ def can_match_without_terms(node: Node) -> bool:
 
 def parse(
     query: str,
-    entities: Mapping[str, Sequence[str]] | None = None,
+    entities: Entities | Mapping[str, Sequence[str]] | None = None,
     require_positive: bool = False,
 ) -> Node:
     """Parse ``query``; raise ``QuerySyntaxError`` with a plain sentence and a column.
 
-    ``entities`` maps names used as ``@Name`` (case-insensitively) to alias texts.
+    ``entities`` maps names used as ``@Name`` (case-insensitively) to alias texts; pass one
+    ``Entities`` when parsing many queries so their expansions are shared.
     ``require_positive`` refuses queries that would match articles lacking all their terms,
     which for a watch rule means alerting on nearly everything.
     """
-    node = _Parser(query, entities or {}).parse()
+    table = entities if isinstance(entities, Entities) else Entities(entities)
+    node = _Parser(query, table).parse()
     if require_positive and can_match_without_terms(node):
         raise QuerySyntaxError(
             "this query matches articles that contain none of its terms; add a term that must appear",

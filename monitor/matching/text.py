@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import accumulate, compress, count
+from operator import add
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 WORD = re.compile(rf"[^\W_][^\W_{_MARKS}]*")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+# For ASCII text, bytes.translate + split does what _ASCII_WORD.findall(text.lower()) does,
+# three times faster: letters lowercased, digits kept, everything else a separator.
+_ASCII_TABLE = bytes((c | 0x20) if chr(c).isascii() and chr(c).isalnum() else 0x20 for c in range(256))
 
 FIELDS = ("title", "body", "author", "url", "source")
 DEFAULT_FIELDS = ("title", "body")
@@ -50,14 +55,25 @@ def normalise_word(token: str) -> str:
 def words(text: str) -> list[str]:
     """The normalised words of ``text``, in order."""
     if text.isascii():
-        return _ASCII_WORD.findall(text.lower())
+        return text.encode("ascii").translate(_ASCII_TABLE).decode("ascii").split()
     return [normalise_word(token) for token in WORD.findall(text)]
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
     """Character ``(start, end)`` of each word of ``text``; index ``i`` is word ``i`` of ``words``."""
-    pattern = _ASCII_WORD if text.isascii() else WORD
-    return [match.span() for match in pattern.finditer(text)]
+    return list(zip(*word_offsets(text), strict=True))
+
+
+def word_offsets(text: str) -> tuple[list[int], list[int]]:
+    """``word_spans`` as two lists, starts and ends; the form explanations use."""
+    if not text.isascii():
+        spans = [match.span() for match in WORD.finditer(text)]
+        return [start for start, _ in spans], [end for _, end in spans]
+    # Split the translated text on single spaces: words and empty strings between repeated
+    # separators, whose offsets are running sums. Twice as fast as a regex for news bodies.
+    parts = text.encode("ascii").translate(_ASCII_TABLE).decode("ascii").split(" ")
+    starts = list(compress(map(add, accumulate(map(len, parts), initial=0), count()), parts))
+    return starts, list(map(add, starts, map(len, filter(None, parts))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +87,14 @@ class Document:
     fields: tuple[str, ...]
     segments: tuple[tuple[str, ...], ...]
     texts: tuple[str, ...]
+    _spans: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, compare=False, repr=False)
+
+    def char_spans(self, segment: int) -> tuple[list[int], list[int]]:
+        """Start and end character offsets of each word of one segment, computed once."""
+        spans = self._spans.get(segment)
+        if spans is None:
+            spans = self._spans[segment] = word_offsets(self.texts[segment])
+        return spans
 
     @classmethod
     def from_fields(

@@ -7,7 +7,7 @@ need to know only five node kinds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # A term's identity for scanning: its normalised words and whether the last is a prefix.
 Atom = tuple[tuple[str, ...], bool]
@@ -21,13 +21,19 @@ class Term:
     prefix: bool
     fields: tuple[str, ...]
     text: str  # as the user wrote it (an alias for an entity), for explanations
-    column: int = 0  # 1-based in the query; 0 when it came from an entity definition
+    column: int = field(default=0, compare=False)  # 1-based in the query, for messages only
     entity: str = ""  # the entity name when this term is one of its aliases
+    atom: Atom = field(init=False, compare=False, repr=False)  # what the scanner looks for
+    _hash: int = field(init=False, compare=False, repr=False)
 
-    @property
-    def atom(self) -> Atom:
-        """What the scanner looks for, independent of fields."""
-        return (self.words, self.prefix)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "atom", (self.words, self.prefix))
+        # Terms key the dicts that explanations build per match: hash them once.
+        key = (self.words, self.prefix, self.fields, self.text, self.entity)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.matching.compiled import Matcher
 from monitor.matching.evaluate import evaluate, mentions
 from monitor.matching.query import parse
 from monitor.matching.text import Document, normalise_word, words
@@ -98,9 +99,18 @@ CASES = [
 ]
 
 
+def compiled(node, document) -> bool:
+    """The bulk matcher's answer for a single query."""
+    return Matcher([node]).match(document).indexes == [0]
+
+
+ENGINES = [pytest.param(evaluate, id="reference"), pytest.param(compiled, id="compiled")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("query", "body", "expected"), CASES)
-def test_matches(query, body, expected):
-    assert evaluate(parse(query, ENTITIES), doc(body)) is expected
+def test_matches(engine, query, body, expected):
+    assert engine(parse(query, ENTITIES), doc(body)) is expected
 
 
 @pytest.mark.parametrize(
@@ -121,7 +131,8 @@ def test_matches(query, body, expected):
         ('"Alliance Daimler"', False),  # nor is a phrase across title and body
     ],
 )
-def test_fields(query, expected):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fields(engine, query, expected):
     document = Document.from_fields(
         title="Renault Team Up Alliance",
         body="Daimler said",
@@ -129,7 +140,7 @@ def test_fields(query, expected):
         url="https://www.autoguide.com/auto-news/renault-team-up.html",
         source="autoguide",
     )
-    assert evaluate(parse(query), document) is expected
+    assert engine(parse(query), document) is expected
 
 
 @pytest.mark.parametrize(

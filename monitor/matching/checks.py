@@ -1,0 +1,258 @@
+"""One query compiled: a truth test per node, a span getter per positional node.
+
+The bulk matcher (``compiled.py``) evaluates only candidate queries, through closures built
+here. Three things keep 100,000 rules fast and small:
+
+- Plain terms of one field scope under an ``OR`` or ``AND`` become one set operation
+  (``a OR b OR c``: the set of terms seen meets ``{a, b, c}``), so most terms never need a
+  closure of their own.
+- Closures for a term or an ``OR`` group are built only when something asks for them (a
+  ``NEAR`` side, a ``NOT``), then shared: the parser interns equal subtrees, so the
+  expansion of ``@Daimler`` is compiled once for every rule that uses it.
+- ``AND`` tests its rarest part first and ``OR`` its commonest, using how many rules use a
+  term as a stand-in for how often articles contain it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Protocol
+
+from monitor.matching.evaluate import Span, near
+from monitor.matching.tree import And, Atom, Near, Node, Not, Term
+
+NOT_COST = 1 << 40  # a NOT is nearly always true: test it last in an AND
+NEAR_COST = 1 << 20  # positions are dearer than set look-ups
+
+
+class Scan(Protocol):
+    """What checks need from the per-document state of the matcher."""
+
+    def seen(self, fields: tuple[str, ...]) -> set[int]:
+        """Atoms found in segments of ``fields``."""
+
+    def term_spans(self, atom: int, fields: tuple[str, ...]) -> set[Span]:
+        """Word spans of ``atom`` in segments of ``fields``."""
+
+
+Truth = Callable[[Scan], bool]
+Spans = Callable[[Scan], set[Span]]
+
+
+class Part:
+    """A compiled node. ``truth`` and ``spans`` of terms and ``OR`` groups are made on demand."""
+
+    __slots__ = ("_spans", "_truth", "atom", "children", "cost", "fields")
+
+    def __init__(
+        self,
+        cost: int,
+        truth: Truth | None = None,
+        spans: Spans | None = None,
+        atom: int = -1,
+        fields: tuple[str, ...] = (),
+        children: tuple[Part, ...] | None = None,
+    ) -> None:
+        self.cost = cost
+        self._truth = truth
+        self._spans = spans
+        self.atom = atom  # a term's atom id, -1 for other nodes
+        self.fields = fields
+        self.children = children  # an OR's parts, kept only when it is positional
+
+    @property
+    def truth(self) -> Truth:
+        if self._truth is None:
+            self._truth = _any_seen(frozenset((self.atom,)), self.fields)
+        return self._truth
+
+    @property
+    def spans(self) -> Spans | None:
+        if self._spans is None:
+            if self.atom >= 0:
+                self._spans = _term_spans(self.atom, self.fields)
+            elif self.children is not None:
+                self._spans = _union(tuple(child.spans for child in self.children))  # type: ignore[misc]
+        return self._spans
+
+
+class Compiler:
+    """Compiles queries over one atom table, sharing the parts of shared subtrees."""
+
+    def __init__(self, atom_ids: dict[Atom, int], usage: list[int]) -> None:
+        self.atom_ids = atom_ids
+        self.usage = usage
+        self._parts: dict[int, Part] = {}  # by object id: the parser interns equal subtrees
+        self._or_clauses: dict[int, list[tuple[int, frozenset[int]]]] = {}
+
+    def clear(self) -> None:
+        """Drop the memos once every query is compiled: closures keep what they need."""
+        self._parts.clear()
+        self._or_clauses.clear()
+
+    def compile(self, node: Node) -> Part:
+        """The ``Part`` for ``node``."""
+        part = self._parts.get(id(node))
+        if part is None:
+            part = self._parts[id(node)] = self._build(node)
+        return part
+
+    def _build(self, node: Node) -> Part:
+        if isinstance(node, Term):
+            atom = self.atom_ids[node.atom]
+            return Part(self.usage[atom], atom=atom, fields=node.fields)
+        if isinstance(node, Not):
+            inner = self.compile(node.child).truth
+            return Part(NOT_COST, truth=lambda scan: not inner(scan))
+        if isinstance(node, Near):
+            return _near(self.compile(node.left), self.compile(node.right), node.distance, node.ordered)
+        parts = [self.compile(child) for child in node.children]
+        scoped: dict[tuple[str, ...], list[int]] = {}
+        checks: list[tuple[Truth, int]] = []
+        for part in parts:
+            if part.atom >= 0:
+                scoped.setdefault(part.fields, []).append(part.atom)
+            else:
+                checks.append((part.truth, part.cost))
+        usage = self.usage
+        if isinstance(node, And):
+            for fields, atoms in scoped.items():
+                checks.append((_all_seen(frozenset(atoms), fields), min(usage[atom] for atom in atoms)))
+            checks.sort(key=itemgetter(1))  # the rarest first: most ANDs fail at once
+            return Part(checks[0][1], truth=_all(tuple(check for check, _ in checks)))
+        for fields, atoms in scoped.items():
+            checks.append((_any_seen(frozenset(atoms), fields), sum(usage[atom] for atom in atoms)))
+        checks.sort(key=itemgetter(1), reverse=True)  # the commonest first: most ORs succeed at once
+        positional = all(part.atom >= 0 or part.spans is not None for part in parts)
+        return Part(
+            sum(part.cost for part in parts),
+            truth=_any(tuple(check for check, _ in checks)),
+            children=tuple(parts) if positional else None,
+        )
+
+    def clauses(self, node: Node) -> list[tuple[int, frozenset[int]]]:
+        """``(cost, atoms)`` clauses that must each have an atom present for ``node`` to match.
+
+        ``NOT`` requires nothing; an ``OR`` requires one atom of the cheapest clause of each
+        child. The cost of a clause is how many rules use its atoms: rare in rules is taken
+        as rare in articles. The matcher anchors each query on its cheapest clause.
+        """
+        if isinstance(node, Term):
+            atom = self.atom_ids[node.atom]
+            return [(self.usage[atom], frozenset((atom,)))]
+        if isinstance(node, Not):
+            return []
+        if isinstance(node, Near):
+            return self.clauses(node.left) + self.clauses(node.right)
+        if isinstance(node, And):
+            return [clause for child in node.children for clause in self.clauses(child)]
+        done = self._or_clauses.get(id(node))  # ORs are the shared subtrees (entities)
+        if done is not None:
+            return done
+        merged: set[int] = set()
+        result: list[tuple[int, frozenset[int]]] = []
+        for child in node.children:
+            options = self.clauses(child)
+            if not options:
+                break
+            merged.update(min(options)[1])
+        else:
+            result = [(sum(self.usage[atom] for atom in merged), frozenset(merged))]
+        self._or_clauses[id(node)] = result
+        return result
+
+
+def _any_seen(atoms: frozenset[int], fields: tuple[str, ...]) -> Truth:
+    if len(atoms) == 1:
+        (atom,) = atoms
+        return lambda scan: atom in scan.seen(fields)
+    return lambda scan: not scan.seen(fields).isdisjoint(atoms)
+
+
+def _all_seen(atoms: frozenset[int], fields: tuple[str, ...]) -> Truth:
+    if len(atoms) == 1:
+        (atom,) = atoms
+        return lambda scan: atom in scan.seen(fields)
+    return lambda scan: atoms <= scan.seen(fields)
+
+
+def _all(checks: tuple[Truth, ...]) -> Truth:
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda scan: first(scan) and second(scan)
+
+    def truth(scan: Scan) -> bool:
+        for check in checks:  # noqa: SIM110 - a loop is cheaper than all() over a generator
+            if not check(scan):
+                return False
+        return True
+
+    return truth
+
+
+def _any(checks: tuple[Truth, ...]) -> Truth:
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda scan: first(scan) or second(scan)
+
+    def truth(scan: Scan) -> bool:
+        for check in checks:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+            if check(scan):
+                return True
+        return False
+
+    return truth
+
+
+def _term_spans(atom: int, fields: tuple[str, ...]) -> Spans:
+    return lambda scan: scan.term_spans(atom, fields)
+
+
+def _union(getters: tuple[Spans, ...]) -> Spans:
+    def spans(scan: Scan) -> set[Span]:
+        result: set[Span] = set()
+        for get in getters:
+            result |= get(scan)
+        return result
+
+    return spans
+
+
+def _near(left: Part, right: Part, distance: int, ordered: bool) -> Part:
+    left_truth, left_spans = left.truth, left.spans
+    right_truth, right_spans = right.truth, right.spans
+    # The parser allows only positional sides, which always have spans.
+    assert left_spans is not None
+    assert right_spans is not None
+
+    def spans(scan: Scan) -> set[Span]:
+        if not (left_truth(scan) and right_truth(scan)):
+            return set()
+        return near(left_spans(scan), right_spans(scan), distance, ordered)
+
+    def truth(scan: Scan) -> bool:
+        if not (left_truth(scan) and right_truth(scan)):
+            return False
+        rights = sorted(right_spans(scan))
+        for a in left_spans(scan):
+            seg, a_start, a_end = a
+            # Right spans are sorted by (segment, start): stop once they start out of reach.
+            for b in rights[bisect_left(rights, (seg,)) :]:
+                if b[0] != seg or b[1] > a_end + distance:
+                    break
+                if b == a:
+                    continue
+                if ordered:
+                    if a_end <= b[1]:
+                        return True
+                elif max(a_start, b[1]) - min(a_end, b[2]) <= distance:
+                    return True
+        return False
+
+    return Part(NEAR_COST + min(left.cost, right.cost), truth=truth, spans=spans)
