@@ -134,7 +134,7 @@ def test_missing_config_is_explained() -> None:
     assert "/nonexistent/monitor.yaml: no such configuration file" in err
 
 
-@pytest.mark.parametrize("command", ["demo", "run", "crawl", "check", "parse", "match", "alerts"])
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0
@@ -142,3 +142,6 @@ def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     assert len(out.splitlines()) > 5
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"monitor {command}" in readme
+    group = main.commands[command]
+    for sub in getattr(group, "commands", {}):
+        assert f"monitor {command} {sub}" in readme
