@@ -21,12 +21,12 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.channels import Channel
+from monitor.rules import Rule
 
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
@@ -43,16 +43,12 @@ class RulePolicy:
     schedule: str | None = None  # cron of a ``digest`` rule; None: the channel's digest cron
 
     @classmethod
-    def of(cls, rule: Any) -> RulePolicy:
-        """The policy of a ``monitor.rules.Rule`` (keys it lacks take their defaults)."""
-        return cls(
-            mode=str(getattr(rule, "mode", "instant")),
-            max_per_hour=getattr(rule, "max_per_hour", None),
-            schedule=getattr(rule, "schedule", None),
-        )
+    def of(cls, rule: Rule) -> RulePolicy:
+        """The delivery policy of a watch rule."""
+        return cls(mode=rule.mode, max_per_hour=rule.max_per_hour, schedule=rule.schedule)
 
 
-def policies(rules: Iterable[Any]) -> dict[str, RulePolicy]:
+def policies(rules: Iterable[Rule]) -> dict[str, RulePolicy]:
     """Rule name -> policy, for every loaded rule."""
     return {rule.name: RulePolicy.of(rule) for rule in rules}
 
