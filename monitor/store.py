@@ -28,6 +28,7 @@ from monitor.outbox import ALERT_STATUSES as ALERT_STATUSES
 from monitor.outbox import claim_alerts as claim_alerts
 from monitor.outbox import finish_alert as finish_alert
 from monitor.outbox import retry_failed_alerts as retry_failed_alerts
+from monitor.outbox import upgrade_outbox
 from monitor.stories import SIMILARITY_THRESHOLD, Signature
 
 MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
@@ -43,6 +44,7 @@ class Database:
         if create:
             try:
                 Base.metadata.create_all(self.engine)
+                upgrade_outbox(self.engine)
             except OperationalError as exc:
                 raise StorageError(f"cannot open database {_safe_url(url)}: {exc.orig}") from None
 

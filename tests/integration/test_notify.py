@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from monitor.article import Article
 from monitor.channels import Channel, parse_quiet_hours
@@ -362,3 +362,35 @@ def test_backoff_doubles_with_jitter_and_a_cap() -> None:
     assert backoff(30, lambda: 0.5) == timedelta(hours=1)
     delays = {backoff(2, random.Random(seed).random) for seed in range(20)}
     assert len(delays) == 20  # spread out: many failed alerts do not all return at once
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_an_outbox_from_the_first_release_is_upgraded_in_place(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    )
+    stamp, key = ("DATETIME", "INTEGER") if backend == "sqlite" else ("TIMESTAMP WITH TIME ZONE", "SERIAL")
+    old = Database(url, create=False)
+    with old.engine.begin() as connection:  # the alerts table as 0.1.0 created it
+        connection.execute(
+            text(
+                f"CREATE TABLE alerts (id {key} PRIMARY KEY, rule VARCHAR(200), channel VARCHAR(200), "
+                "article_id INTEGER, story_id INTEGER, match_id INTEGER, status VARCHAR(16), "
+                "attempts INTEGER, "
+                f"next_attempt_at {stamp}, lease_until {stamp}, delivered JSON, last_error TEXT, "
+                f"created_at {stamp}, sent_at {stamp})"
+            )
+        )
+    old.close()
+    database = Database(url)  # creates the new tables and adds the new columns
+    try:
+        seed(database, 1)
+        report = Dispatcher(database, {"team": (smtp_sink.mailto(),)}, clock=Clock(T0)).dispatch_due()
+        assert report.sent == 1
+    finally:
+        database.close()
