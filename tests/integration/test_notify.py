@@ -8,7 +8,9 @@ injected clock, so hours of schedule pass in milliseconds.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -166,6 +168,18 @@ def test_an_expired_lease_is_taken_over_and_the_late_worker_changes_nothing(
     assert len(smtp_sink.messages) == 1
 
 
+def test_three_dispatchers_at_once_send_each_alert_once(database: Database) -> None:
+    seed(database, 60)
+    with WebhookSink() as hook:
+        dispatchers = [Dispatcher(database, {"team": (hook.url(),)}, batch=5) for _ in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            reports = list(pool.map(lambda dispatcher: dispatcher.dispatch_due(), dispatchers))
+        titles = Counter(body["title"] for body in hook.accepted)
+    assert sum(report.sent for report in reports) == 60
+    assert len(titles) == 60
+    assert set(titles.values()) == {1}
+
+
 def test_an_unconfigured_channel_fails_with_a_plain_reason(database: Database) -> None:
     seed(database, 1, channels=("nowhere",))
     report = Dispatcher(database, {}, clock=Clock(T0), max_attempts=1).dispatch_due()
@@ -255,6 +269,22 @@ def test_a_digest_rule_sends_one_message_per_channel_per_window(
         clock.at(9, 0, day=27)
         assert dispatcher.dispatch_due().digests == 0  # empty window: nothing
     assert statuses(database) == ["sent"] * 6
+
+
+def test_a_digest_lists_the_other_outlets_of_a_story(database: Database) -> None:
+    seed(database, 1, body=STORY, outlet="AutoGuide.com")
+    seed(database, 1, body=STORY, outlet="Motor Wire", prefix="Copy")
+    clock = Clock(T0)
+    with WebhookSink() as hook:
+        dispatcher = Dispatcher(
+            database, {"team": (hook.url(),)}, clock=clock, rules={"alliance": RulePolicy(mode="hourly")}
+        )
+        assert dispatcher.dispatch_due().held == 1  # one story, one alert
+        clock.at(9, 0)
+        assert dispatcher.dispatch_due().digests == 1
+        [body] = hook.accepted
+    assert body["title"] == "[digest] 1 new match for alliance"
+    assert "Also reported by: Motor Wire" in body["message"]
 
 
 def test_max_per_hour_overflow_rolls_into_the_next_digest(database: Database) -> None:
