@@ -231,7 +231,7 @@ class _Loader:
         self.errors: list[ConfigError] = []
         self.documents: list[_Document] = []
         self.entities: dict[str, tuple[str, tuple[str, ...], str]] = {}  # folded → (name, aliases, where)
-        self.broken_entities: dict[str, str] = {}  # folded → where it is defined
+        self.broken_entities: dict[str, tuple[str, str]] = {}  # folded → (name, where defined)
         self.names: dict[str, str] = {}  # rule name → where it is defined
         self.table: Entities | None = None  # built once every entity has been read
 
@@ -285,7 +285,7 @@ class _Loader:
             )
             return
         if folded in self.entities or folded in self.broken_entities:
-            first = self.entities[folded][2] if folded in self.entities else self.broken_entities[folded]
+            first = self.entities[folded][2] if folded in self.entities else self.broken_entities[folded][1]
             self.error(document, key_node.error(f"entity {name!r} is already defined at {first}"))
             return
         items = value.value if isinstance(value.value, list) else [value]
@@ -304,7 +304,7 @@ class _Loader:
         if not aliases and document.errors == before:
             self.error(document, value.error(f"entity {name!r} needs at least one alias"))
         if document.errors > before:
-            self.broken_entities[folded] = where
+            self.broken_entities[folded] = (name, where)
         else:
             self.entities[folded] = (name, tuple(aliases), where)
 
@@ -416,7 +416,7 @@ class _Loader:
         query = node.value
         if self.table is None:
             entities = {name: aliases for name, aliases, _ in self.entities.values()}
-            entities.update(dict.fromkeys(self.broken_entities, ()))
+            entities.update({name: () for name, _ in self.broken_entities.values()})
             self.table = Entities(entities)
         try:
             parse(query, self.table, require_positive=True)
@@ -425,13 +425,9 @@ class _Loader:
             error = _query_error(exc, query, document.path, line, column)
             folded = _entity_in(exc)
             if folded in self.broken_entities:
-                error = RuleError(
-                    f"entity '@{folded}' cannot be used:"
-                    f" its definition at {self.broken_entities[folded]} has errors",
-                    document.path,
-                    line,
-                    column,
-                )
+                name, where = self.broken_entities[folded]
+                message = f"entity '@{name}' cannot be used: its definition at {where} has errors"
+                error = RuleError(f"{message}\n{caret(query, exc.column)}", document.path, line, column)
             self.error(document, error)
             return None
         return query

@@ -7,6 +7,7 @@ apprise renders in chat and keeps readable in plain-text e-mail.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from monitor.matching.tree import Term
 WINDOW = 40  # words a snippet may span between its first and last highlighted hit
 CONTEXT = 8  # words of context kept either side
 MAX_SNIPPET = 400
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +108,15 @@ def snippet(found: Mapping[Term, Iterable[Span]], doc: Document) -> str:
     hi = min(len(starts), last + CONTEXT)
     marks = _merge([(starts[s], ends[e - 1]) for (_, s, e), _ in chosen])
     out: list[str] = ["… " if lo > 0 else ""]
-    pos = starts[lo]
+    pos = starts[lo] if lo > 0 else 0
     for a, b in marks:
         out.extend((text[pos:a], "**", text[a:b], "**"))
         pos = b
-    out.append(text[pos : ends[hi - 1]])
-    out.append(" …" if hi < len(starts) else "")
+    if hi < len(starts):  # keep the punctuation glued to the last word, then cut
+        stop = _SPACE.search(text, ends[hi - 1])
+        out.extend((text[pos : stop.start() if stop else len(text)], " …"))
+    else:
+        out.append(text[pos:])
     return _clip(" ".join("".join(out).split()))
 
 

@@ -81,7 +81,7 @@ def documents(draw) -> Document:
     )
 
 
-@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(queries(), min_size=1, max_size=6), st.lists(documents(), min_size=1, max_size=3))
 def test_bulk_matcher_agrees_with_reference(query_texts, docs):
     nodes = [parse(text, ENTITIES) for text in query_texts]
@@ -95,7 +95,7 @@ def test_bulk_matcher_agrees_with_reference(query_texts, docs):
             assert result.found(index) == reference
 
 
-@settings(max_examples=400, deadline=None, database=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(positional(), texts(8))
 def test_proximity_agrees_with_reference(query_text, body):
     """Proximity on short, dense bodies, where off-by-one distances show up."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.article import Article
 from monitor.rules import Rule, RuleSet, load_rules
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
@@ -287,3 +288,99 @@ def test_good_fixture_files_and_shipped_rules_load_cleanly():
 def test_ruleset_refuses_a_bad_query():
     with pytest.raises(Exception, match="AND at end of query"):
         RuleSet([Rule(name="x", query="Daimler AND", path="x.yaml", line=3)])
+
+
+ENTITIES_FILE = """
+    entities:
+      Daimler: [Daimler AG, Mercedes-Benz, Daimler-Benz]
+      Renault: Renault
+    """
+
+
+@pytest.mark.parametrize(
+    ("files", "errors"),
+    [
+        (
+            [
+                ENTITIES_FILE,
+                """
+                rules:
+                  - name: a
+                    query: "@Daimlr AND @Renault"
+                """,
+            ],
+            [
+                "rules/b.yaml:3:13: unknown entity '@Daimlr' (did you mean '@Daimler'?)\n"
+                "    @Daimlr AND @Renault\n"
+                "    ^"
+            ],
+        ),
+        (
+            [ENTITIES_FILE, "entities:\n  daimler: [Daimler]\n"],
+            ["rules/b.yaml:2:3: entity 'daimler' is already defined at rules/a.yaml:2"],
+        ),
+        (
+            ["entities:\n  Daimler: []\n"],
+            ["rules/a.yaml:2:12: entity 'Daimler' needs at least one alias"],
+        ),
+        (
+            ["entities:\n  Daimler: [Daimler, da*, '']\n"],
+            [
+                "rules/a.yaml:2:22: alias 'da*' of entity 'Daimler': a wildcard needs at least 3 letters"
+                " before '*', as in partner*",
+                "rules/a.yaml:2:27: an alias of entity 'Daimler' must be a non-empty string",
+            ],
+        ),
+        (
+            ["entities:\n  Daimler AG: [Daimler]\n"],
+            ["rules/a.yaml:2:3: entity name 'Daimler AG' must be letters, digits, '-', '_' or '.'"],
+        ),
+        (
+            ["entities: [Daimler]\n"],
+            ["rules/a.yaml:1:11: entities must map a name to a list of aliases"],
+        ),
+        (
+            [
+                "entities:\n  Daimler: [Daimler, da*]\n",
+                "rules:\n  - name: a\n    query: '@Daimler Renault'\n",
+            ],
+            [
+                "rules/a.yaml:2:22: alias 'da*' of entity 'Daimler': a wildcard needs at least 3 letters"
+                " before '*', as in partner*",
+                "rules/b.yaml:3:13: entity '@Daimler' cannot be used: its definition at rules/a.yaml:2"
+                " has errors\n    @Daimler Renault\n    ^",
+            ],
+        ),
+    ],
+)
+def test_entity_errors(tmp_path, monkeypatch, files, errors):
+    ruleset, found = load(tmp_path, monkeypatch, *files)
+    assert [str(error) for error in found] == errors
+    assert ruleset.rules == ()
+
+
+def test_entities_are_shared_across_files(tmp_path, monkeypatch):
+    rules = """
+        rules:
+          - name: daimler-renault
+            query: "@daimler NEAR/5 @Renault"
+        """
+    ruleset, errors = load(tmp_path, monkeypatch, ENTITIES_FILE, rules)
+    assert errors == []
+    assert ruleset.entities == {
+        "Daimler": ("Daimler AG", "Mercedes-Benz", "Daimler-Benz"),
+        "Renault": ("Renault",),
+    }
+    url = "https://news.example/x"
+    hit = Article(url=url, canonical_url=url, title="Mercedes-Benz and Renault", body="")
+    miss = Article(url=url, canonical_url=url, title="Daimler and Renault", body="")  # 'Daimler' is no alias
+    assert [match.rule.name for match in ruleset.match(hit)] == ["daimler-renault"]
+    assert ruleset.match(miss) == []
+
+
+def test_entities_of_a_file_with_a_broken_rule_still_serve_other_files(tmp_path, monkeypatch):
+    broken = ENTITIES_FILE.rstrip() + "\n    rules:\n      - name: bad\n        query: Daimler AND\n"
+    rules = "rules:\n  - name: good\n    query: '@Renault'\n"
+    ruleset, errors = load(tmp_path, monkeypatch, broken, rules)
+    assert [rule.name for rule in ruleset.rules] == ["good"]
+    assert [str(error).splitlines()[0] for error in errors] == ["rules/a.yaml:6:23: AND at end of query"]
