@@ -99,6 +99,7 @@ class Config:
     templates: Path | None = None  # a folder whose Jinja2 templates override the built-in ones
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     operator: OperatorSettings | None = None
+    metrics_port: str | None = None  # "host:port" of /metrics and /healthz (a bare port: loopback)
 
     def source(self, name: str) -> Source:
         """The source called ``name``; ``ConfigError`` with suggestions if there is none."""
@@ -227,6 +228,7 @@ class _Reader:
                 "contact",
                 "crawl",
                 "operator",
+                "metrics_port",
             )
             fields = self.mapping(root, "monitor.yaml", keys)
         if fields is None:
@@ -291,6 +293,9 @@ class _Reader:
             crawl=read_crawl(self, fields["crawl"], parse_duration) if "crawl" in fields else CrawlSettings(),
             operator=read_operator(self, fields["operator"], parse_duration)
             if "operator" in fields
+            else None,
+            metrics_port=self.convert(fields["metrics_port"], _metrics_address, "metrics_port")
+            if "metrics_port" in fields
             else None,
         )
 
@@ -430,3 +435,11 @@ def _positive_int(value: Any) -> int:
 
 def _duration_or_zero(value: Any) -> int:
     return 0 if value in (0, "0") else parse_duration(value)
+
+
+def _metrics_address(value: Any) -> str:
+    """``9464`` or ``"0.0.0.0:9464"`` as ``host:port`` (a bare port listens on loopback only)."""
+    host, _, port = str(value).rpartition(":")
+    if isinstance(value, bool) or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"must be a port number or host:port, got {value!r}")
+    return f"{host or '127.0.0.1'}:{int(port)}"

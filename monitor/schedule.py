@@ -33,6 +33,7 @@ from monitor.config import Config, Source, load_config
 from monitor.crawl import crawl_if_due, stop_children
 from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
+from monitor.metrics import serve_metrics
 from monitor.notify import Dispatcher
 from monitor.store import Database
 
@@ -192,10 +193,16 @@ def run_forever(
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     scheduler: BackgroundScheduler | None = None
     lock = None
+    metrics = None
     try:
+        if config.metrics_port is not None:
+            metrics = serve_metrics(config.database_url, config.metrics_port)
+            metrics.set_role("standby")
         lock = scheduler_lock(config.database_url, stop, poll=poll, on_wait=on_standby)
         if lock is None:  # stopped while standing by
             return
+        if metrics is not None:
+            metrics.set_role("leader")
         scheduler = build_scheduler(config)
         scheduler.start(paused=True)
         sync_jobs(scheduler, config)
@@ -217,3 +224,5 @@ def run_forever(
             signal.signal(sig, handler)
         if lock is not None:
             lock.release()
+        if metrics is not None:
+            metrics.stop()

@@ -16,6 +16,7 @@ import click
 
 from monitor.cli.pipeline import dispatch as dispatch_due
 from monitor.errors import MonitorError
+from monitor.metrics import serve_metrics
 from monitor.store import Database
 
 
@@ -33,8 +34,13 @@ def register(main: click.Group) -> None:
     show_default=True,
     help="Seconds to wait after a pass that found nothing to send.",
 )
+@click.option(
+    "--metrics-port",
+    "metrics_address",
+    help="Serve Prometheus /metrics and /healthz on PORT or HOST:PORT (default: metrics_port).",
+)
 @click.pass_obj
-def dispatch(state: Any, once: bool, every: float) -> None:
+def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) -> None:
     """Send due alerts and digests, as a worker: run as many as you like on PostgreSQL.
 
     Each worker claims alerts with SELECT ... FOR UPDATE SKIP LOCKED and a lease, so
@@ -58,10 +64,19 @@ def dispatch(state: Any, once: bool, every: float) -> None:
         database = Database(config.database_url)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
+    address = metrics_address or config.metrics_port
+    try:
+        metrics = serve_metrics(config.database_url, address) if address else None
+    except (OSError, ValueError) as exc:
+        database.close()
+        raise click.ClickException(f"metrics port {address}: {exc}") from None
     totals = [0, 0, 0]
     try:
         if not once:
-            click.echo(f"monitor dispatch: database {config.database_url.split('@')[-1]}; Ctrl-C to stop")
+            served = f"; metrics on http://{metrics.host}:{metrics.port}/metrics" if metrics else ""
+            click.echo(
+                f"monitor dispatch: database {config.database_url.split('@')[-1]}{served}; Ctrl-C to stop"
+            )
         while not stop.is_set():
             report = dispatch_due(config, database)
             figures = (report.sent, report.retrying, report.failed)
@@ -76,6 +91,8 @@ def dispatch(state: Any, once: bool, every: float) -> None:
                 stop.wait(every)
     finally:
         database.close()
+        if metrics is not None:
+            metrics.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo(f"dispatch: {totals[0]} sent, {totals[1]} retrying, {totals[2]} failed")

@@ -9,6 +9,7 @@ scheduled crawl: every source is crawled again after the takeover.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -73,6 +74,13 @@ def _wait_for(what: str, check: object, timeout: float) -> float:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _started(process: subprocess.Popen[bytes], log: Path, line: str = "press Ctrl-C") -> bool:
+    """Whether ``line`` was printed; fails at once if the process has exited."""
+    output = log.read_text()
+    assert process.poll() is None, output
+    return line in output
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -101,9 +109,9 @@ def test_standby_takes_over_when_the_leader_is_killed(tmp_path: Path, postgres_u
         leader = _start(config, leader_log)
         standby: subprocess.Popen[bytes] | None = None
         try:
-            _wait_for("the leader to start", lambda: "press Ctrl-C" in leader_log.read_text(), 60)
+            _wait_for("the leader to start", lambda: _started(leader, leader_log), 60)
             standby = _start(config, standby_log)
-            _wait_for("the standby to wait", lambda: "standby" in standby_log.read_text(), 60)
+            _wait_for("the standby to wait", lambda: _started(standby, standby_log, "standby"), 60)
 
             def crawled_both() -> bool:
                 done = {run.source for run in _runs(database) if run.status == "ok"}
@@ -150,7 +158,7 @@ def test_standby_takes_over_when_the_leader_is_killed(tmp_path: Path, postgres_u
         spans = sorted(
             (run.started_at, run.finished_at or datetime.now(UTC)) for run in runs if run.source == source
         )
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert start >= end, f"two crawls of {source} overlapped: {spans}"
 
 

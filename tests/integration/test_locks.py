@@ -38,7 +38,7 @@ def test_sqlite_refuses_a_second_scheduler(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'monitor.db'}"
     lock = scheduler_lock(url, threading.Event())
     assert lock is not None
-    with pytest.raises(MonitorError, match="another `monitor run` already schedules monitor.db"):
+    with pytest.raises(MonitorError, match=r"another `monitor run` already schedules monitor\.db"):
         scheduler_lock(url, threading.Event())
     lock.release()
 
