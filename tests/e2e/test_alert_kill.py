@@ -127,8 +127,8 @@ def test_sigkill_during_dispatch_loses_nothing_and_duplicates_at_most_one_per_ki
     )
     assert len(subjects) == ALERTS  # every alert arrived
     assert kills == KILLS
-    assert max(subjects.values()) <= 2
-    assert duplicates <= kills  # at most the one send in flight at each kill
+    # At most the one send in flight at each kill (a resend can itself be hit by a later kill).
+    assert duplicates <= kills
 
 
 def kind_of(messages: list[EmailMessage], subject: str, rounds: list[tuple[int, bool]]) -> str:
