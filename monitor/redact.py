@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 MASK = "***"
-MIN_LENGTH = 6  # shorter path segments and values ("hooks", "json") are not worth masking
+MIN_LENGTH = 6  # shorter tokens are too short to be secrets worth the noise of masking
+_CREDENTIAL = re.compile(r"token|key|secret|pass|pwd|auth|sig|cred|hash|code", re.IGNORECASE)
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _installed = False
@@ -30,28 +31,41 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
 
 
 def url_secrets(url: str) -> set[str]:
-    """The parts of an apprise URL that may be secret (see the module docstring)."""
+    """The parts of an apprise URL that may be secret (see the module docstring).
+
+    The password always; the value of a query parameter named like a credential
+    (``token=``, ``apikey=``, ``secret=``...); and any user, dotless host, path segment,
+    query value or fragment that looks generated rather than written (``looks_secret``),
+    so that words such as ``notifications`` or ``markdown`` stay readable in logs.
+    """
     found: set[str] = set()
     try:
         parts = urlsplit(url)
-        password, username, host = parts.password, parts.username, parts.hostname
+        password, username = parts.password, parts.username
     except ValueError:  # unparsable: mask the whole thing
         return {url}
+    host = parts.netloc.rsplit("@", 1)[-1].split(":", 1)[0]  # as written: hostname lowercases
     if password:
         found |= {password, unquote(password)}
-    if username and len(username) >= MIN_LENGTH:
-        found |= {username, unquote(username)}
-    if host and "." not in host and ":" not in host and host != "localhost":
-        found.add(host)
-    for segment in parts.path.split("/"):
-        if len(segment) >= MIN_LENGTH:
-            found |= {segment, unquote(segment)}
-    for _key, value in parse_qsl(parts.query, keep_blank_values=False):
-        if len(value) >= MIN_LENGTH and not value.replace(".", "").isdigit():
+    candidates = [username or "", parts.fragment, *parts.path.split("/")]
+    if host and "." not in host:
+        candidates.append(host)
+    for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        if _CREDENTIAL.search(key):
             found.add(value)
-    if len(parts.fragment) >= MIN_LENGTH:
-        found.add(parts.fragment)
+        else:
+            candidates.append(value)
+    found |= {part for part in candidates for part in (part, unquote(part)) if looks_secret(part)}
     return {secret for secret in found if len(secret) >= 3}
+
+
+def looks_secret(part: str) -> bool:
+    """Whether a URL part looks like a token: long, or mixing letters and digits."""
+    if len(part) >= 24:
+        return True
+    has_digit = any(char.isdigit() for char in part)
+    has_letter = any(char.isalpha() for char in part)
+    return len(part) >= MIN_LENGTH and has_digit and has_letter
 
 
 def env_values(text: str, environ: Mapping[str, str]) -> set[str]:
