@@ -276,3 +276,20 @@ def test_alert_rows_keep_no_url(tmp_path: Path) -> None:
         assert alert.status == "sent"
         assert all(len(key) == 16 and "/" not in key for key in alert.delivered)
     database.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets"),
+    [
+        ("json://bot:pw-secret@127.0.0.1:8080/hooks/tok-7f3e9a1c5b?rto=1", {"pw-secret", "tok-7f3e9a1c5b"}),
+        ("slack://T1234ABCD/B5678EFGH/abcdefghij1234567890ABCD/#general", {"T1234ABCD", "B5678EFGH"}),
+        ("ntfy://ntfy.example/alerts-topic?token=tk_abc", {"tk_abc"}),
+        ("mailto://127.0.0.1:25?from=monitor@localhost&to=desk@news.example&format=markdown", set()),
+        ("json://host.example/api/v1/notifications", set()),
+    ],
+)
+def test_what_counts_as_a_secret_in_a_url(url: str, secrets: set[str]) -> None:
+    from monitor.redact import url_secrets
+
+    assert secrets <= url_secrets(url)
+    assert not {"notifications", "markdown", "monitor@localhost", "127.0.0.1", "hooks"} & url_secrets(url)
