@@ -141,29 +141,50 @@ class RuleSet:
         chunks: list[tuple[Sequence[int], list[RuleMatch]]] = []
         for group in result.groups:
             found = result.found_group(group)
-            terms, count = _explain.terms_hit(found), _explain.count(found)
-            snippet, evidence = _explain.snippet(found, doc), _explain.Evidence(found, doc)
+            why = (
+                _explain.terms_hit(found),
+                _explain.snippet(found, doc),
+                _explain.count(found),
+                _explain.Evidence(found, doc),
+            )
             indexes = self._members[group]
             if group in self._plain:  # no filters, min_mentions 1: every member matches
+                terms, snippet, count, evidence = why
+                rules_of = self._rules_of[group]
                 chunks.append(
-                    (
-                        indexes,
-                        [RuleMatch(rule, terms, snippet, count, evidence) for rule in self._rules_of[group]],
-                    )
+                    (indexes, [_new_match(rule, terms, snippet, count, evidence) for rule in rules_of])
                 )
                 continue
-            kept = [
-                i for i in indexes if _accepts(self.rules[i], article) and count >= self.rules[i].min_mentions
-            ]
-            chunks.append((kept, [RuleMatch(self.rules[i], terms, snippet, count, evidence) for i in kept]))
+            rules = self.rules
+            kept = [i for i in indexes if _accepts(rules[i], article) and why[2] >= rules[i].min_mentions]
+            chunks.append((kept, [_new_match(rules[i], *why) for i in kept]))
         if len(chunks) == 1:
             return chunks[0][1]
-        pairs = sorted(
-            ((i, m) for indexes, matches in chunks for i, m in zip(indexes, matches, strict=True)),
-            key=itemgetter(0),
-        )
-        results = [match for _, match in pairs]
-        return results
+        pairs: list[tuple[int, RuleMatch]] = []
+        for kept_indexes, matches in chunks:
+            pairs.extend(zip(kept_indexes, matches, strict=True))
+        pairs.sort(key=itemgetter(0))
+        return list(map(itemgetter(1), pairs))
+
+
+_make = object.__new__
+_set_rule, _set_terms, _set_snippet, _set_mentions, _set_evidence = (
+    RuleMatch.__dict__[name].__set__ for name in ("rule", "terms", "snippet", "mentions", "evidence")
+)
+
+
+def _new_match(
+    rule: Rule, terms: tuple[str, ...], snippet: str, mentions: int, evidence: _explain.Evidence
+) -> RuleMatch:
+    """``RuleMatch(...)`` at half the cost: the frozen dataclass ``__init__`` goes through
+    ``object.__setattr__`` per field, and a popular query can match hundreds of rules."""
+    match: RuleMatch = _make(RuleMatch)
+    _set_rule(match, rule)
+    _set_terms(match, terms)
+    _set_snippet(match, snippet)
+    _set_mentions(match, mentions)
+    _set_evidence(match, evidence)
+    return match
 
 
 def _accepts(rule: Rule, article: Article) -> bool:

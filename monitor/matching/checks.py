@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable
+from itertools import count
 from operator import itemgetter
 from typing import Protocol
 
@@ -29,6 +30,8 @@ NEAR_COST = 1 << 20  # positions are dearer than set look-ups
 
 class Scan(Protocol):
     """What checks need from the per-document state of the matcher."""
+
+    memo: dict[int, set[Span]]  # spans of shared groups, computed once per document
 
     def seen(self, fields: tuple[str, ...]) -> set[int]:
         """Atoms found in segments of ``fields``."""
@@ -214,11 +217,18 @@ def _term_spans(atom: int, fields: tuple[str, ...]) -> Spans:
     return lambda scan: scan.term_spans(atom, fields)
 
 
+_keys = count()
+
+
 def _union(getters: tuple[Spans, ...]) -> Spans:
+    key = next(_keys)  # an OR group (an entity) is shared by many NEARs: build its spans once
+
     def spans(scan: Scan) -> set[Span]:
-        result: set[Span] = set()
-        for get in getters:
-            result |= get(scan)
+        result = scan.memo.get(key)
+        if result is None:
+            result = scan.memo[key] = set()
+            for get in getters:
+                result |= get(scan)
         return result
 
     return spans

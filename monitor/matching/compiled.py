@@ -30,6 +30,7 @@ from monitor.matching.text import Document
 from monitor.matching.tree import Atom, Node, Term, terms
 
 _second = itemgetter(1)
+_NOTHING: set[Span] = set()  # shared: callers only read span sets, never change them
 
 
 class MatchResult:
@@ -68,7 +69,7 @@ class MatchResult:
 class _Context:
     """Per-document state: what the scan found, and positions computed on demand."""
 
-    __slots__ = ("doc", "hits", "lengths", "matcher", "positions", "sets", "spans_cache", "starts")
+    __slots__ = ("doc", "hits", "lengths", "matcher", "memo", "positions", "sets", "spans_cache", "starts")
 
     def __init__(self, matcher: Matcher, doc: Document) -> None:
         self.matcher = matcher
@@ -83,6 +84,7 @@ class _Context:
         self.positions: dict[int, list[tuple[int, int]]] | None = None
         self.starts: dict[int, list[int]] = {}
         self.spans_cache: dict[tuple[int, tuple[str, ...]], set[Span]] = {}
+        self.memo: dict[int, set[Span]] = {}
         self.lengths = matcher.lengths
 
     def seen(self, fields: tuple[str, ...]) -> set[int]:
@@ -99,20 +101,23 @@ class _Context:
 
     def term_spans(self, atom: int, fields: tuple[str, ...]) -> set[Span]:
         """Word spans of ``atom`` in segments of ``fields``."""
+        positions = self.positions
+        if positions is None:
+            positions = self.positions = {}
+            for seg, hits in enumerate(self.hits):
+                for end, found in hits:
+                    positions.setdefault(found, []).append((seg, end))
+        ends = positions.get(atom)
+        if ends is None:
+            return _NOTHING  # most aliases of an entity are absent from any one article
         key = (atom, fields)
         cached = self.spans_cache.get(key)
         if cached is not None:
             return cached
-        if self.positions is None:
-            positions: dict[int, list[tuple[int, int]]] = {}
-            for seg, hits in enumerate(self.hits):
-                for end, found in hits:
-                    positions.setdefault(found, []).append((seg, end))
-            self.positions = positions
         size, length = self.matcher.sizes[atom], self.lengths[atom]
         result: set[Span] = set()
         doc_fields = self.doc.fields
-        for seg, end in self.positions.get(atom, ()):
+        for seg, end in ends:
             if doc_fields[seg] not in fields:
                 continue
             starts = self.starts.get(seg)
