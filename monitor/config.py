@@ -100,6 +100,7 @@ class Config:
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     operator: OperatorSettings | None = None
     metrics_port: str | None = None  # "host:port" of /metrics and /healthz (a bare port: loopback)
+    scrapyd: tuple[str, ...] = ()  # scrapyd node URLs: crawls go there instead of child processes
 
     def source(self, name: str) -> Source:
         """The source called ``name``; ``ConfigError`` with suggestions if there is none."""
@@ -229,6 +230,7 @@ class _Reader:
                 "crawl",
                 "operator",
                 "metrics_port",
+                "scrapyd",
             )
             fields = self.mapping(root, "monitor.yaml", keys)
         if fields is None:
@@ -297,7 +299,15 @@ class _Reader:
             metrics_port=self.convert(fields["metrics_port"], _metrics_address, "metrics_port")
             if "metrics_port" in fields
             else None,
+            scrapyd=self.nodes(fields["scrapyd"]) if "scrapyd" in fields else (),
         )
+
+    def nodes(self, node: Node) -> tuple[str, ...]:
+        urls = self.texts(node, "scrapyd node URL", env=True)
+        for url in urls:
+            if not re.match(r"^https?://", url):
+                self.errors.append(node.error("a scrapyd node URL must start with http:// or https://"))
+        return urls
 
     def sources(self, node: Node) -> tuple[Source, ...]:
         if not isinstance(node.value, list):

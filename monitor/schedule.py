@@ -35,6 +35,7 @@ from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
 from monitor.metrics import serve_metrics
 from monitor.notify import Dispatcher
+from monitor.scrapyd import hand_to_scrapyd
 from monitor.store import Database
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 def run_crawl_job(config_path: str, source_name: str) -> None:
     """Scheduled job: crawl one source, then send what it matched (stable name: pickled)."""
     config = load_config(config_path)
+    if config.scrapyd:  # scrapyd nodes run the crawl; the dispatch job sends what it matches
+        handoff = hand_to_scrapyd(config, config.source(source_name))
+        log.info("crawl of %s: scrapyd %s job %s", source_name, handoff.node, handoff.job or "already queued")
+        return
     result = crawl_if_due(config, config.source(source_name))  # adaptive polling may say not yet
     if result is None:
         return
