@@ -1,7 +1,8 @@
 """Shared fixtures: databases (SQLite and the real PostgreSQL), the demo site, an SMTP sink.
 
 PostgreSQL tests run against ``MONITOR_TEST_POSTGRES_URL`` (default: this machine's
-server, 127.0.0.1:5432, database ``test``, trust auth). They are skipped when the server
+server, 127.0.0.1:5432, database ``test``, trust auth), Redis tests against
+``MONITOR_TEST_REDIS_URL`` (default 127.0.0.1:6379). They are skipped when the server
 is unreachable, unless ``MONITOR_REQUIRE_SERVICES=1`` (set by CI), which turns the skip
 into a failure so CI can never silently skip them.
 """
@@ -24,6 +25,7 @@ from monitor.store import Database
 POSTGRES_URL = os.environ.get(
     "MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("MONITOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("MONITOR_REQUIRE_SERVICES") == "1"
 
 
@@ -56,6 +58,27 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+def _redis_or_skip() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {REDIS_URL}: {exc}"
+        if REQUIRE_SERVICES:
+            pytest.fail(message + " (MONITOR_REQUIRE_SERVICES=1)")
+        pytest.skip(message)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server (``MONITOR_TEST_REDIS_URL``, default 127.0.0.1:6379 database 0)."""
+    return _redis_or_skip()
 
 
 @pytest.fixture
