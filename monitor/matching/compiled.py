@@ -9,7 +9,8 @@ so a hit is always on word boundaries.
 Only *candidate* rules are then evaluated: each rule is anchored on one clause that must
 hold for it to match (for ``a AND (b OR c)``: ``{a}`` or ``{b, c}``), chosen so that its
 terms are the ones the fewest rules use; generic words such as ``alliance`` are shared by
-many rules and names are not, so anchors tend to be names. Positions are computed only
+many rules and names are not, so anchors tend to be names; a second required clause is
+checked with one set operation before any closure runs. Positions are computed only
 when a candidate has a ``NEAR``, and explanations only for rules that matched.
 
 The meaning is ``monitor.matching.evaluate``'s; a property test checks they agree.
@@ -17,10 +18,8 @@ The meaning is ``monitor.matching.evaluate``'s; a property test checks they agre
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
-from itertools import accumulate
-from operator import add, itemgetter
+from operator import itemgetter
 
 import ahocorasick  # type: ignore[import-not-found]  # no stubs published
 
@@ -69,20 +68,22 @@ class MatchResult:
 class _Context:
     """Per-document state: what the scan found, and positions computed on demand."""
 
-    __slots__ = ("doc", "hits", "lengths", "matcher", "memo", "positions", "sets", "spans_cache", "starts")
+    __slots__ = ("doc", "hits", "lengths", "matcher", "memo", "positions", "sets", "spans_cache", "texts")
 
     def __init__(self, matcher: Matcher, doc: Document) -> None:
         self.matcher = matcher
         self.doc = doc
         automaton = matcher.automaton
         used = matcher.fields_used if matcher.atom_ids else set()
-        self.hits: list[list[tuple[int, int]]] = [
-            list(automaton.iter(" " + " ".join(words) + " ")) if field in used and words else []
+        self.texts = [
+            " " + " ".join(words) + " " if field in used and words else ""
             for field, words in zip(doc.fields, doc.segments, strict=True)
+        ]
+        self.hits: list[list[tuple[int, int]]] = [
+            list(automaton.iter(text)) if text else [] for text in self.texts
         ]
         self.sets: dict[tuple[str, ...], set[int]] = {}
         self.positions: dict[int, list[tuple[int, int]]] | None = None
-        self.starts: dict[int, list[int]] = {}
         self.spans_cache: dict[tuple[int, tuple[str, ...]], set[Span]] = {}
         self.memo: dict[int, set[Span]] = {}
         self.lengths = matcher.lengths
@@ -117,16 +118,13 @@ class _Context:
         size, length = self.matcher.sizes[atom], self.lengths[atom]
         result: set[Span] = set()
         doc_fields = self.doc.fields
+        texts = self.texts
         for seg, end in ends:
             if doc_fields[seg] not in fields:
                 continue
-            starts = self.starts.get(seg)
-            if starts is None:
-                # Word i starts after the leading space, i separators and the words before it.
-                seg_words = self.doc.segments[seg]
-                cumulative = accumulate(map(len, seg_words), initial=0)
-                starts = self.starts[seg] = list(map(add, cumulative, range(1, len(seg_words) + 2)))
-            start = bisect_left(starts, end - length + 2)
+            # The scanned text is " w0 w1 ... ": the word starting at offset o has as many
+            # words before it as there are spaces before o, less the leading one.
+            start = texts[seg].count(" ", 0, end - length + 2) - 1
             result.add((seg, start, start + size))
         self.spans_cache[key] = result
         return result
@@ -171,9 +169,13 @@ class Matcher:
         self.roots: list[Truth] = []
         self.postings: dict[int, list[int]] = {}
         self.always: list[int] = []
+        self.seconds: list[frozenset[int] | None] = []
         for group, query in enumerate(group_ids):
             self.roots.append(compiler.compile(query).truth)
-            anchor = min(compiler.clauses(query), default=None)
+            clauses = sorted(set(compiler.clauses(query)))
+            anchor = clauses[0] if clauses else None
+            # A second required clause, tested with one set operation before the closures.
+            self.seconds.append(clauses[1][1] if len(clauses) > 1 else None)
             if anchor is None:
                 self.always.append(group)
             else:
@@ -203,5 +205,11 @@ class Matcher:
         postings = self.postings
         for atom in found & self._anchors:
             candidates.update(postings[atom])
-        roots = self.roots
-        return MatchResult(sorted(group for group in candidates if roots[group](context)), self, context)
+        roots, seconds = self.roots, self.seconds
+        matched: list[int] = []
+        for group in candidates:
+            second = seconds[group]
+            if (second is None or not found.isdisjoint(second)) and roots[group](context):
+                matched.append(group)
+        matched.sort()
+        return MatchResult(matched, self, context)
