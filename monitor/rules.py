@@ -224,6 +224,23 @@ def load_rules(paths: Iterable[Path]) -> tuple[RuleSet, list[ConfigError]]:
     return RuleSet(rules, loader.good_entities()), loader.errors
 
 
+def reload_rules(paths: Iterable[Path], previous: RuleSet) -> tuple[RuleSet, list[ConfigError]]:
+    """``load_rules`` for a running monitor: a file that now has errors keeps its old rules.
+
+    The rules ``previous`` had from each broken file (and every entity it knew) stay in
+    the new set unless a clean file now defines a rule of the same name; the errors are
+    returned as by ``load_rules`` so they can be reported.
+    """
+    fresh, errors = load_rules(paths)
+    broken = {error.path for error in errors}
+    names = {rule.name for rule in fresh.rules}
+    kept = [rule for rule in previous.rules if rule.path in broken and rule.name not in names]
+    if not kept:
+        return fresh, errors
+    entities = {**previous.entities, **fresh.entities}
+    return RuleSet([*fresh.rules, *kept], entities), errors
+
+
 def _expand(paths: Iterable[Path], errors: list[ConfigError]) -> list[Path]:
     files: list[Path] = []
     for path in paths:

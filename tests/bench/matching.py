@@ -307,8 +307,9 @@ def main() -> None:
         print(json.dumps(run_size(args.child, args.articles, args.seconds, args.seed)))
         return
     print(f"matching benchmark: one core, {args.articles} generated articles, seed {args.seed}")
+    columns = ("rules", "build s", "mem MB", "art/s", "match/art", "naive art/s")
     print(
-        f"{'rules':>8} {'build s':>8} {'mem MB':>7} {'art/s':>8} {'hits/art':>8} {'naive art/s':>12}", end=""
+        " ".join(f"{name:>{width}}" for name, width in zip(columns, (8, 8, 7, 8, 9, 12), strict=True)), end=""
     )
     print("  naive sample")
     results = []
@@ -319,15 +320,15 @@ def main() -> None:
         result = json.loads(out.strip().splitlines()[-1])
         results.append(result)
         print(
-            f"{size:>8,} {result['build_s']:>8.2f} {result['memory_mb']:>7.0f} "
-            f"{result['articles_per_s']:>8,.0f} {result['matches_per_article']:>8.2f} "
+            f"{size:>8,} {result['build_s']:>8.2f} {result['memory_mb']:>7.1f} "
+            f"{result['articles_per_s']:>8,.0f} {result['matches_per_article']:>9.2f} "
             f"{result['naive_articles_per_s']:>12,.2f}  "
             f"{result['naive_rules_timed']:,} rules x {result['naive_articles_timed']} articles",
             flush=True,
         )
     summary = "; ".join(
         f"{int(r['rules']):,} rules: {r['articles_per_s']:,.0f} art/s"
-        f" (naive {r['naive_articles_per_s']:,.2f}), build {r['build_s']:.2f} s, {r['memory_mb']:.0f} MB"
+        f" (naive {r['naive_articles_per_s']:,.2f}), build {r['build_s']:.2f} s, {r['memory_mb']:.1f} MB"
         for r in results
     )
     print(f"SUMMARY {summary}")

@@ -92,6 +92,9 @@ CASES = [
     ('"a b c"~1', "a x b c", True),
     ("(Daimler OR Mercedes) NEAR/2 (Renault OR Nissan)", "Mercedes with Nissan", True),
     ("(a NEAR/1 b) NEAR/1 c", "a b x c", True),
+    ('"a b" ONEAR/1 b', "a b", False),  # ONEAR: the left side must end before the right starts
+    ('"a b" NEAR/1 b', "a b", True),  # NEAR: overlapping but different places are near
+    ('"a b" NEAR/1 "a b"', "a b", False),  # the same place twice is not two places
     ("(a NEAR/1 b) NEAR/1 c", "a b x x c", False),
     ("@Daimler AND @Renault", "Daimler-Benz meets Nissan", True),
     ("@Daimler AND @Renault", "Daimler meets Toyota", False),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.article import Article
-from monitor.rules import Rule, RuleSet, load_rules
+from monitor.rules import Rule, RuleSet, load_rules, reload_rules
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
 
@@ -384,3 +384,23 @@ def test_entities_of_a_file_with_a_broken_rule_still_serve_other_files(tmp_path,
     ruleset, errors = load(tmp_path, monkeypatch, broken, rules)
     assert [rule.name for rule in ruleset.rules] == ["good"]
     assert [str(error).splitlines()[0] for error in errors] == ["rules/a.yaml:6:23: AND at end of query"]
+
+
+def test_reload_keeps_the_last_good_version_of_a_broken_file(tmp_path, monkeypatch):
+    first, errors = load(
+        tmp_path,
+        monkeypatch,
+        ENTITIES_FILE,
+        "rules:\n  - name: daimler\n    query: '@Daimler'\n",
+        "rules:\n  - name: renault\n    query: Renault\n",
+    )
+    assert errors == []
+    Path("rules/b.yaml").write_text(
+        "rules:\n  - name: daimler\n    query: '@Daimler AND'\n", encoding="utf-8"
+    )
+    Path("rules/c.yaml").write_text("rules:\n  - name: nissan\n    query: Nissan\n", encoding="utf-8")
+    second, errors = reload_rules([Path("rules")], first)
+    assert [str(error).splitlines()[0] for error in errors] == ["rules/b.yaml:3:25: AND at end of query"]
+    assert sorted(rule.name for rule in second.rules) == ["daimler", "nissan"]  # b's old rule runs on
+    url = "https://news.example/x"
+    assert second.match(Article(url=url, canonical_url=url, title="Mercedes-Benz", body=""))
