@@ -67,12 +67,14 @@ class Part:
 
     @property
     def truth(self) -> Truth:
+        """The node's test: does the document match it?"""
         if self._truth is None:
             self._truth = _any_seen(frozenset((self.atom,)), self.fields)
         return self._truth
 
     @property
     def spans(self) -> Spans | None:
+        """Where the node matches, for a ``NEAR`` above it; None if it has no positions."""
         if self._spans is None:
             if self.atom >= 0:
                 self._spans = _term_spans(self.atom, self.fields)
