@@ -32,6 +32,7 @@ from monitor.store import Database
 
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 DEFAULT_HOST = "127.0.0.1"
+SUCCESS = ("ok", "partial")  # a partial crawl (some pages failed) still reached the source
 
 
 class DatabaseCollector(Collector):
@@ -125,22 +126,25 @@ class DatabaseCollector(Collector):
     def _sources(self, session: Any) -> Iterable[Any]:
         """Source health from each source's crawl runs: last outcome, last success, failures."""
         up = GaugeMetricFamily(
-            "monitor_source_up", "1 if the source's last finished crawl succeeded.", labels=["source"]
+            "monitor_source_up",
+            "1 if the source's last finished crawl reached it (ok or partial).",
+            labels=["source"],
         )
         success = GaugeMetricFamily(
             "monitor_source_last_success_timestamp_seconds",
             "When the source's last successful crawl finished (Unix time).",
             labels=["source"],
         )
-        last = select(CrawlRun.source, func.max(CrawlRun.id).label("id")).where(CrawlRun.status != "running")
+        finished = CrawlRun.status.not_in(("running", "skipped"))
+        last = select(CrawlRun.source, func.max(CrawlRun.id).label("id")).where(finished)
         latest = last.group_by(CrawlRun.source).subquery()
         for source, status in session.execute(
             select(CrawlRun.source, CrawlRun.status).join(latest, CrawlRun.id == latest.c.id)
         ):
-            up.add_metric([source], 1 if status == "ok" else 0)
+            up.add_metric([source], 1 if status in SUCCESS else 0)
         for source, finished in session.execute(
             select(CrawlRun.source, func.max(CrawlRun.finished_at))
-            .where(CrawlRun.status == "ok")
+            .where(CrawlRun.status.in_(SUCCESS))
             .group_by(CrawlRun.source)
         ):
             if finished is not None:

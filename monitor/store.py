@@ -28,7 +28,6 @@ from monitor.outbox import ALERT_STATUSES as ALERT_STATUSES
 from monitor.outbox import claim_alerts as claim_alerts
 from monitor.outbox import finish_alert as finish_alert
 from monitor.outbox import retry_failed_alerts as retry_failed_alerts
-from monitor.outbox import upgrade_outbox
 from monitor.stories import SIMILARITY_THRESHOLD, Signature
 
 MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
@@ -41,12 +40,17 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if create:
+        if create:  # a new database is migrated to the newest schema; an outdated one refused
+            from monitor.schema import check_schema  # Alembic is imported only when needed
+
             try:
-                Base.metadata.create_all(self.engine)
-                upgrade_outbox(self.engine)
+                check_schema(self.engine, _safe_url(url))
             except OperationalError as exc:
+                self.engine.dispose()
                 raise StorageError(f"cannot open database {_safe_url(url)}: {exc.orig}") from None
+            except StorageError:
+                self.engine.dispose()  # no pooled connection left behind by a refused start
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

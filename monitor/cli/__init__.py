@@ -72,10 +72,11 @@ def main(ctx: click.Context, config_path: Path, verbose: int) -> None:
 
 
 # The commands live in sibling modules and attach themselves to ``main``.
-from monitor.cli import alerts, inspect, pipeline, sources, workers  # noqa: E402
+from monitor.cli import alerts, db, inspect, pipeline, sources, workers  # noqa: E402
 
 inspect.register(main)
 pipeline.register(main)
 alerts.register(main)
 sources.register(main)
 workers.register(main)
+db.register(main)

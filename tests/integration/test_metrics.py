@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from scale_seed import seed_alerts
 
 from monitor.metrics import MetricsServer, parse_address
-from monitor.store import Database, finish_crawl, start_crawl
+from monitor.runs import finish_run, start_run
+from monitor.store import Database
 
 ROOT = Path(__file__).parents[2]
 
@@ -45,10 +46,13 @@ def test_metrics_read_the_database(database: Database) -> None:
     seed_alerts(database, 3)
     now = datetime.now(UTC)
     with database.transaction() as session:
-        ok = start_crawl(session, "scale", now - timedelta(seconds=12))
-        finish_crawl(session, ok, now - timedelta(seconds=2), 7, 3, None)
-        bad = start_crawl(session, "scale", now - timedelta(seconds=1))
-        finish_crawl(session, bad, now, 0, 0, "6 download errors and no page fetched")
+        ok = start_run(session, "scale", now - timedelta(seconds=12))
+        finish_run(
+            session, ok, now - timedelta(seconds=2), pages=7, stored=3, failed=0, error=None, status="ok"
+        )
+        bad = start_run(session, "scale", now - timedelta(seconds=1))
+        error = "6 download errors and no page fetched"
+        finish_run(session, bad, now, pages=0, stored=0, failed=6, error=error, status="failed")
     server = MetricsServer(Database(database.url, create=False)).start()
     try:
         base = f"http://127.0.0.1:{server.port}"

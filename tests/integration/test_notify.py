@@ -20,11 +20,12 @@ from sqlalchemy import select, text
 
 from monitor.article import Article
 from monitor.channels import Channel, parse_quiet_hours
-from monitor.errors import NotifyError
+from monitor.errors import NotifyError, StorageError
 from monitor.models import AlertRow, DigestRow
 from monitor.notify import Dispatcher, Templates, backoff
 from monitor.notify.policy import RulePolicy, digest_key, quiet_until, window_end
 from monitor.notify.webhooksink import WebhookSink
+from monitor.schema import upgrade
 from monitor.smtpsink import SmtpSink
 from monitor.store import Database, claim_alerts, finish_alert, retry_failed_alerts, save_article, save_match
 
@@ -416,8 +417,11 @@ def test_an_outbox_from_the_first_release_is_upgraded_in_place(
                 f"created_at {stamp}, sent_at {stamp})"
             )
         )
+    with pytest.raises(StorageError, match="run `monitor db upgrade`"):
+        Database(url)  # an outdated schema is refused...
+    upgrade(old.engine)  # ... until `monitor db upgrade` adds the new tables and columns
     old.close()
-    database = Database(url)  # creates the new tables and adds the new columns
+    database = Database(url)
     try:
         seed(database, 1)
         report = Dispatcher(database, {"team": (smtp_sink.mailto(),)}, clock=Clock(T0)).dispatch_due()
