@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, and_, func, inspect, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
@@ -30,8 +30,6 @@ from monitor.errors import StorageError
 from monitor.models import AlertRow, ArticleRow, DigestRow
 
 ALERT_STATUSES = ("pending", "sending", "held", "sent", "failed")
-# Columns the alerts table gained after its first release: added in place to older databases.
-_NEW_ALERT_COLUMNS = ("lease_token", "digest_key", "held_at", "digest_id")
 Row = TypeVar("Row", AlertRow, DigestRow)
 
 
@@ -295,21 +293,3 @@ def _insert(session: Session, model: type[DigestRow]) -> Any:
     if name == "sqlite":
         return sqlite.insert(model)
     raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")
-
-
-def upgrade_outbox(engine: Engine) -> list[str]:
-    """Add the outbox columns a database created by an earlier release lacks; returns them.
-
-    There are no Alembic migrations yet; until there are, this keeps ``make demo`` and
-    existing installations working. Every new column is nullable, so ``ADD COLUMN`` is
-    enough on SQLite and PostgreSQL alike.
-    """
-    present = {column["name"] for column in inspect(engine).get_columns("alerts")}
-    missing = [name for name in _NEW_ALERT_COLUMNS if name not in present]
-    if missing:
-        with engine.begin() as connection:
-            for name in missing:
-                kind = AlertRow.__table__.c[name].type.compile(dialect=engine.dialect)
-                foreign = " REFERENCES digests (id)" if name == "digest_id" else ""
-                connection.execute(text(f"ALTER TABLE alerts ADD COLUMN {name} {kind}{foreign}"))
-    return missing
