@@ -117,16 +117,19 @@ class Dispatcher:
     @classmethod
     def from_config(cls, database: Database, config: Config, **options: object) -> Dispatcher:
         """A dispatcher with every setting of ``config``: channels, rules' modes, templates."""
-        from monitor.rules import load_rules
+        from monitor.matching.rulefile import read_rule_files
+        from monitor.rules import Rule
 
-        ruleset, _errors = load_rules(config.rule_paths)  # a broken file is reported by `check`
+        # Only the rules' delivery settings are needed: no matcher is compiled for them. A
+        # broken file contributes no rules here; `monitor check` and the crawl report it.
+        found = read_rule_files(config.rule_paths)
         return cls(
             database,
             config.channels,
             max_attempts=config.max_attempts,
             timezone=config.timezone,
             settings=config.channel_settings,
-            rules=rules_policy.policies(ruleset),
+            rules=rules_policy.policies(Rule(**fields) for fields in found.rules),
             templates=Templates(config.templates),
             lease=timedelta(seconds=config.lease),
             max_age=timedelta(seconds=config.max_age),
