@@ -10,7 +10,7 @@ from monitor.matching.explain import hits, snippet, terms_hit
 from monitor.matching.query import parse
 from monitor.matching.text import Document
 from monitor.matching.tree import terms
-from monitor.rules import Rule, RuleSet, explain
+from monitor.rules import Rule, RuleMatch, RuleSet, explain
 
 
 def found(query: str, document: Document):
@@ -99,3 +99,12 @@ def test_identical_queries_each_get_their_match():
     assert [match.rule.name for match in ruleset.match(article)] == ["r0", "r1", "r2", "r3", "other"]
     article = Article(url=url, canonical_url=url, title="Renault", body="Daimler")
     assert [match.rule.name for match in ruleset.match(article)] == ["r0", "r2", "other"]
+
+
+def test_matches_equal_plainly_built_ones():
+    rule = Rule(name="r", query="Renault")
+    url = "https://news.example/a"
+    (match,) = RuleSet([rule]).match(Article(url=url, canonical_url=url, title="Renault", body=""))
+    assert match == RuleMatch(rule, ("Renault",), "**Renault**")
+    assert hash(match) == hash(RuleMatch(rule, ("Renault",), "**Renault**"))
+    assert match.mentions == 1
