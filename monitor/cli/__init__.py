@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from monitor import __version__
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 
 EPILOG = "Docs: README.md; rule syntax: docs/rules.md. Config: --config or $MONITOR_CONFIG."
 
@@ -45,7 +45,17 @@ def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+class MonitorGroup(click.Group):
+    """The top-level group: a ``MonitorError`` from any command becomes exit 1 with its text."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.option(
     "-c",
     "--config",

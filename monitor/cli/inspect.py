@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from monitor.config import Config, ConfigErrors, load_config
 from monitor.errors import ConfigError, ParseError
 from monitor.parse import parse_file
 from monitor.rules import RuleSet, load_rules
+from monitor.rules import explain as explain_match
 from monitor.urls import canonical_url
 from monitor.yamlfile import load_yaml
 
@@ -233,7 +235,17 @@ def match(rules_path: Path, articles: tuple[Path, ...], as_json: bool, explain: 
             record: dict[str, Any] = {"file": str(path), "matches": [hit.rule.name for hit in hits]}
             if explain:
                 record["explain"] = [
-                    {"rule": hit.rule.name, "terms": list(hit.terms), "snippet": hit.snippet} for hit in hits
+                    {
+                        "rule": hit.rule.name,
+                        "terms": list(hit.terms),
+                        "mentions": hit.mentions,
+                        "hits": [
+                            {"field": h.field, "start": h.start, "end": h.end, "term": h.term, "text": h.text}
+                            for h in hit.hits
+                        ],
+                        "snippet": hit.snippet,
+                    }
+                    for hit in hits
                 ]
             click.echo(json.dumps(record, ensure_ascii=False))
             continue
@@ -241,7 +253,6 @@ def match(rules_path: Path, articles: tuple[Path, ...], as_json: bool, explain: 
         click.echo(f"{path}: {names}")
         if explain:
             for hit in hits:
-                click.echo(f"  {hit.rule.name}: terms {', '.join(hit.terms)}")
-                click.echo(f"    {hit.snippet}")
+                click.echo(textwrap.indent(explain_match(hit), "  "))
     if failed:
         raise SystemExit(1)

@@ -1,17 +1,23 @@
-"""Commands that run the pipeline: ``demo``, ``crawl``, ``run``."""
+"""Commands that run the pipeline: ``demo``, ``crawl``, ``run``, ``backfill``."""
 
 from __future__ import annotations
 
+import difflib
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
-from monitor.config import Config
+from monitor.backfill import BackfillHit
+from monitor.backfill import backfill as run_backfill
+from monitor.config import Config, parse_duration
 from monitor.crawl import CrawlResult, crawl_sources
 from monitor.errors import MonitorError
+from monitor.ingest import channels_for
 from monitor.notify import Dispatcher, DispatchReport
+from monitor.rules import load_rules
 from monitor.store import Database
 
 
@@ -20,6 +26,7 @@ def register(main: click.Group) -> None:
     main.add_command(demo)
     main.add_command(crawl)
     main.add_command(run)
+    main.add_command(backfill)
 
 
 def _print_crawl(result: CrawlResult) -> None:
@@ -153,3 +160,72 @@ def run(state: Any) -> None:
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("stopped")
+
+
+def _since(text: str) -> datetime:
+    """``30d``/``12h`` ago, or an ISO date or datetime (UTC when no zone is given)."""
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a duration like 30d nor a date like 2026-11-01"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command()
+@click.argument("rule_name", metavar="RULE")
+@click.option(
+    "--since", default="30d", show_default=True, help="How far back: 30d, 12h, or a date (2026-11-01)."
+)
+@click.option("--notify", is_flag=True, help="Also record the hits as matches and send their alerts.")
+@click.pass_obj
+def backfill(state: Any, rule_name: str, since: str, notify: bool) -> None:
+    """Run RULE over the stored articles: hits per day and their titles.
+
+    Nothing is sent unless --notify is given (then each hit alerts once per story and
+    channel, like a live match).
+
+    \b
+    Example:
+      $ monitor backfill daimler-renault-alliance --since 2010-01-01
+      2010-04-06  2
+          Report: Daimler, Renault Team Up for Small Car Alliance  https://...
+      2 hit(s) in 12 stored article(s) since 2010-01-01 00:00 UTC; nothing sent
+    """
+    config = state.config()
+    start = _since(since)
+    rules, errors = load_rules(config.rule_paths)
+    for error in errors:
+        click.echo(str(error), err=True)
+    rule = rules.get(rule_name)
+    if rule is None:
+        names = sorted(r.name for r in rules.rules)
+        close = difflib.get_close_matches(rule_name, names, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"rules: {', '.join(names) or 'none'}"
+        raise click.ClickException(f"no rule named {rule_name!r} ({hint})")
+    database = Database(config.database_url)
+    try:
+        channels = channels_for(rule.channels, config) if notify else None
+        report = run_backfill(database, rules, rule, start, notify_channels=channels)
+        by_day: dict[date, list[BackfillHit]] = {}
+        for hit in report.hits:
+            by_day.setdefault(hit.day, []).append(hit)
+        for day in sorted(by_day):
+            click.echo(f"{day:%Y-%m-%d}  {len(by_day[day])}")
+            for hit in by_day[day]:
+                click.echo(f"    {hit.title}  {hit.url}")
+        sent = "nothing sent"
+        if notify:
+            result = dispatch(config, database)
+            sent = f"{report.alerts} alert(s) queued, {result.sent} sent, {result.failed} failed"
+        click.echo(
+            f"{len(report.hits)} hit(s) in {report.scanned} stored article(s) since "
+            f"{start:%Y-%m-%d %H:%M} UTC; {sent}"
+        )
+    finally:
+        database.close()
