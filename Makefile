@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install bench-extraction bench-matching bench-scale clean
+.PHONY: demo test lint typecheck pytest install bench-extraction bench-matching bench-scale bench-crawl clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-matching: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python tests/bench/scale.py
+
+bench-crawl: $(STAMP)
+	$(BIN)/python tests/bench/crawl.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

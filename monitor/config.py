@@ -293,7 +293,7 @@ class _Reader:
             channel_settings=self.channel_settings,
             templates=templates,
             crawl=read_crawl(self, fields["crawl"], parse_duration) if "crawl" in fields else CrawlSettings(),
-            operator=read_operator(self, fields["operator"], parse_duration)
+            operator=read_operator(self, fields["operator"], parse_duration, tuple(channels))
             if "operator" in fields
             else None,
             metrics_port=self.convert(fields["metrics_port"], _metrics_address, "metrics_port")

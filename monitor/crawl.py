@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +76,7 @@ def crawl_sources(
 ) -> list[CrawlResult]:
     """Crawl ``sources`` in child processes, ``parallel`` at a time; results in order."""
     sources = list(sources)
+    Database(config.database_url).close()  # a new database is migrated here, once, not by each thread
 
     def one(source: Source) -> CrawlResult:
         result = crawl_source(config, source, timeout=timeout, log_level=log_level)
@@ -99,9 +100,17 @@ def crawl_if_due(config: Config, source: Source, log_level: str = "WARNING") -> 
 
 
 def crawl_source(
-    config: Config, source: Source, *, timeout: float | None = None, log_level: str = "WARNING"
+    config: Config,
+    source: Source,
+    *,
+    timeout: float | None = None,
+    log_level: str = "WARNING",
+    settings: Mapping[str, object] | None = None,
 ) -> CrawlResult:
-    """Crawl one source in a child process, close its run record, update its health."""
+    """Crawl one source in a child process, close its run record, update its health.
+
+    ``settings`` are extra Scrapy settings for the child (benchmarks turn AutoThrottle off).
+    """
     if config.path is None:
         raise ValueError("crawls need a Config loaded from a file (the child reads it again)")
     if timeout is None:
@@ -114,7 +123,8 @@ def crawl_source(
     try:
         with database.transaction() as session:
             run_id = start_run(session, source.name, datetime.now(UTC))
-        returncode, stderr = _run_child(_command(config, source, run_id, log_level), env, timeout)
+        command = _command(config, source, run_id, log_level, settings or {})
+        returncode, stderr = _run_child(command, env, timeout)
         with database.transaction() as session:
             run = get_run(session, run_id)
             assert run is not None
@@ -153,9 +163,11 @@ def crawl_source(
     return result
 
 
-def _command(config: Config, source: Source, run_id: int, log_level: str) -> list[str]:
+def _command(
+    config: Config, source: Source, run_id: int, log_level: str, extra: Mapping[str, object]
+) -> list[str]:
     crawl = config.crawl
-    settings = {
+    settings: dict[str, object] = {
         "MONITOR_CONFIG": str(config.path),
         "MONITOR_RUN_ID": run_id,
         "USER_AGENT": config.user_agent,
@@ -168,6 +180,7 @@ def _command(config: Config, source: Source, run_id: int, log_level: str) -> lis
         "CLOSESPIDER_TIMEOUT": crawl.timeout,
         "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
         "MONITOR_WORKERS": crawl.workers,
+        **extra,
     }
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"source={source.name}"]
     for name, value in settings.items():

@@ -99,8 +99,13 @@ def read_crawl(reader: Reader, node: Node, duration: Callable[[Any], int]) -> Cr
     return CrawlSettings(**{key: value for key, value in values.items() if value is not None})
 
 
-def read_operator(reader: Reader, node: Node, duration: Callable[[Any], int]) -> OperatorSettings | None:
-    """The ``operator:`` block, or None when it is unusable (the error is on the reader)."""
+def read_operator(
+    reader: Reader, node: Node, duration: Callable[[Any], int], channels: tuple[str, ...]
+) -> OperatorSettings | None:
+    """The ``operator:`` block, or None when it is unusable (the error is on the reader).
+
+    ``channels`` are the configured channel tags; the operator's must be one of them.
+    """
     converters: dict[str, Callable[[Any], Any]] = {
         "after_failures": _positive_int,
         "silence_factor": _positive_number,
@@ -112,9 +117,14 @@ def read_operator(reader: Reader, node: Node, duration: Callable[[Any], int]) ->
     if "channel" not in fields:
         reader.errors.append(node.error("operator needs 'channel': the tag that gets source-health alerts"))
         return None
-    channel = reader.text(fields.pop("channel"), "operator channel")
+    channel_node = fields.pop("channel")
+    channel = reader.text(channel_node, "operator channel")
     values = {key: reader.convert(value, converters[key], key) for key, value in fields.items()}
     if channel is None:
+        return None
+    if channel not in channels:
+        known = ", ".join(repr(tag) for tag in channels) or "none"
+        reader.errors.append(channel_node.error(f"operator channel {channel!r} is not in channels ({known})"))
         return None
     return OperatorSettings(channel, **{key: value for key, value in values.items() if value is not None})
 

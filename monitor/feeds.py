@@ -114,8 +114,9 @@ def read_feed(body: bytes, url: str) -> list[Entry]:
             Entry(
                 url=str(link),
                 title=item.get("title") or None,
-                published=_struct_time(item.get("published_parsed")),
-                modified=_struct_time(item.get("updated_parsed")),
+                # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning
+                published=_struct_time(dict.get(item, "published_parsed")),
+                modified=_struct_time(dict.get(item, "updated_parsed")),
             )
         )
     return entries

@@ -1,13 +1,15 @@
-"""parse -> store -> match -> outbox for fetched pages, in the crawl process or in worker processes.
+"""parse -> store -> match -> outbox for fetched pages, in the crawl process or with a worker process.
 
-``Ingester`` is the unit of work: it turns raw pages into ``Article``s (``monitor.parse``),
-stores them, matches the rules (``monitor.rules``) and writes the alerts in the same
-transaction. ``IngestPool`` runs Ingesters in worker processes fed through a bounded
-``multiprocessing`` queue, so that on a machine with more than one core, parsing and
-matching (the dear part: lxml, trafilatura, the rule automaton) run beside the crawl
-process instead of stalling its reactor. Workers are *spawned*, never forked: the crawl
-process runs Twisted and threads, which do not survive a fork. Each worker takes what is
-queued, up to ``BATCH`` pages, and stores them in one transaction.
+``Ingester`` is the unit of work: ``parse`` turns raw pages into ``Article``s
+(``monitor.parse``: lxml, trafilatura), ``store`` saves a batch of them, matches the rules
+(``monitor.rules``) and writes the alerts in one transaction. By default both run in the
+crawl process. With ``crawl.workers`` above 0, the work is split over the cores: the
+crawl process parses (it needs no rules, so it stays small) and ``IngestPool`` worker
+processes, fed parsed articles through a bounded ``multiprocessing`` queue, match and
+store them, each taking what is queued (up to ``BATCH`` articles) into one transaction.
+The queue holds parsed articles (a few KB each, not the 50 KB pages), enough of them to
+keep the crawl going while the workers compile the rules. Workers are *spawned*, never
+forked: the crawl process runs Twisted and threads, which do not survive a fork.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.article import Article
 from monitor.config import Config, Source, load_config
 from monitor.errors import MonitorError, ParseError
 from monitor.parse import parse_html
@@ -29,6 +32,7 @@ from monitor.store import Database, save_article, save_match
 
 log = logging.getLogger(__name__)
 BATCH = 16
+QUEUE = 1000  # parsed articles waiting for a worker: about 10 MB
 PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
 _STOP = None
 
@@ -75,16 +79,24 @@ def load_ruleset(config: Config) -> RuleSet:
 class Ingester:
     """Parses pages of one source, stores the articles, matches the rules, queues alerts."""
 
-    def __init__(self, config: Config, source: Source, rules: RuleSet, database: Database) -> None:
+    def __init__(
+        self, config: Config, source: Source, rules: RuleSet | None, database: Database | None
+    ) -> None:
         self.config = config
         self.source = source
         self.rules = rules
         self.database = database
 
     def ingest(self, pages: Sequence[Page]) -> Counts:
-        """Parse every page, then store and match them in one transaction."""
-        counts = Counts(pages=len(pages))
-        articles = []
+        """Parse every page, then store and match the articles in one transaction."""
+        articles, unparsable = self.parse(pages)
+        counts = self.store(articles)
+        counts.pages, counts.unparsable = len(pages), unparsable
+        return counts
+
+    def parse(self, pages: Sequence[Page]) -> tuple[list[Article], int]:
+        """The articles of ``pages`` and how many pages held none (logged)."""
+        articles, unparsable = [], 0
         for page in pages:
             try:
                 articles.append(
@@ -97,10 +109,17 @@ class Ingester:
                     )
                 )
             except ParseError as exc:
-                counts.unparsable += 1
+                unparsable += 1
                 log.warning("cannot parse %s: %s", page.url, exc)
+        return articles, unparsable
+
+    def store(self, articles: Sequence[Article]) -> Counts:
+        """Match ``articles``, then store them with their matches and alerts in one transaction."""
+        counts = Counts()
         if not articles:
             return counts
+        if self.rules is None or self.database is None:
+            raise MonitorError("this Ingester only parses: it has no rules or database")
         matches = [self.rules.match(article) for article in articles]
         now = datetime.now(UTC)
         with self.database.transaction() as session:
@@ -120,9 +139,9 @@ class Ingester:
 class IngestPool:
     """Worker processes running ``Ingester``s on pages put in a bounded queue."""
 
-    def __init__(self, config_path: str, source: str, workers: int, queue_size: int = 64) -> None:
+    def __init__(self, config_path: str, source: str, workers: int, queue_size: int = QUEUE) -> None:
         context = multiprocessing.get_context("spawn")
-        self.jobs: multiprocessing.Queue[Page | None] = context.Queue(maxsize=queue_size)
+        self.jobs: multiprocessing.Queue[Article | None] = context.Queue(maxsize=queue_size)
         self.results: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
         self.processes = [
             context.Process(
@@ -140,10 +159,10 @@ class IngestPool:
             process.start()
         return self
 
-    def offer(self, page: Page) -> bool:
-        """Queue ``page`` unless the queue is full (then the caller waits and offers again)."""
+    def offer(self, article: Article) -> bool:
+        """Queue ``article`` unless the queue is full (then the caller waits and offers again)."""
         try:
-            self.jobs.put_nowait(page)
+            self.jobs.put_nowait(article)
         except queue.Full:
             return False
         return True
@@ -176,10 +195,10 @@ class IngestPool:
 def _work(
     config_path: str,
     source_name: str,
-    jobs: multiprocessing.Queue[Page | None],
+    jobs: multiprocessing.Queue[Article | None],
     results: multiprocessing.Queue[tuple[str, Any]],
 ) -> None:
-    """A worker process: ingest batches from ``jobs`` until told to stop, then report."""
+    """A worker process: match and store batches from ``jobs`` until told to stop, then report."""
     database = None
     try:
         config = load_config(config_path)
@@ -189,25 +208,25 @@ def _work(
         stopping = False
         while not stopping:
             try:
-                page = jobs.get(timeout=PARENT_CHECK)
+                article = jobs.get(timeout=PARENT_CHECK)
             except queue.Empty:
                 parent = multiprocessing.parent_process()
                 if parent is not None and not parent.is_alive():
                     return  # the crawl process is gone (killed at its time limit): stop too
                 continue
-            batch = [page] if page is not None else []
-            stopping = page is None
+            batch = [article] if article is not None else []
+            stopping = article is None
             while not stopping and len(batch) < BATCH:
                 try:
-                    page = jobs.get_nowait()
+                    article = jobs.get_nowait()
                 except queue.Empty:
                     break
-                if page is None:
+                if article is None:
                     stopping = True
                 else:
-                    batch.append(page)
+                    batch.append(article)
             if batch:
-                total.add(ingester.ingest(batch))
+                total.add(ingester.store(batch))
         results.put(("ok", total))
     except BaseException:  # report any crash to the parent, which fails the crawl with it
         results.put(("error", traceback.format_exc(limit=5)))

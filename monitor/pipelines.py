@@ -1,8 +1,9 @@
 """Scrapy glue: each fetched page goes parse -> store -> match -> outbox; failures are recorded.
 
 The pipeline runs inside the crawl's child process. Pages go to a ``monitor.ingest``
-``Ingester`` in this process, or to an ``IngestPool`` of worker processes when
-``crawl.workers`` (setting ``MONITOR_WORKERS``) is above 0. Each ``FailureItem`` is stored
+``Ingester`` in this process; when ``crawl.workers`` (setting ``MONITOR_WORKERS``) is above
+0, this process only parses them and an ``IngestPool`` of worker processes matches and
+stores the articles, so parsing and matching use different cores. Each ``FailureItem`` is stored
 at once with its reason, so a crawl killed at its time limit keeps what it learnt. At
 the end the pipeline closes the crawl run that the parent opened (``MONITOR_RUN_ID``):
 
@@ -83,22 +84,25 @@ class StoragePipeline:
         if self.run_id is None:
             with self.database.transaction() as session:
                 self.run_id = start_run(session, self.source.name, datetime.now(UTC))
-        if self.workers > 0:
-            path = str(self.config.path)
-            self.pool = IngestPool(path, self.source.name, self.workers).start()
+        if self.workers > 0:  # this process parses, the workers match and store
+            self.pool = IngestPool(str(self.config.path), self.source.name, self.workers).start()
+            self.ingester = Ingester(self.config, self.source, None, None)
         else:
             self.ingester = Ingester(self.config, self.source, load_ruleset(self.config), self.database)
 
     async def process_item(self, item: Any) -> Any:
         """Pages are ingested (here or by a worker), failures and validators recorded."""
         if isinstance(item, PageItem):
+            assert self.ingester is not None
             page = Page(item.url, item.body, item.encoding)
-            if self.pool is not None:
-                while not self.pool.offer(page):  # the workers are behind: wait, do not pile up
-                    await asyncio.sleep(0.005)
-            else:
-                assert self.ingester is not None
+            if self.pool is None:
                 self.counts.add(self.ingester.ingest([page]))
+                return item
+            articles, unparsable = self.ingester.parse([page])
+            self.counts.add(Counts(pages=1, unparsable=unparsable))
+            for article in articles:
+                while not self.pool.offer(article):  # the workers are behind: wait, do not pile up
+                    await asyncio.sleep(0.005)
         elif isinstance(item, FailureItem):
             self._failed(item)
         elif isinstance(item, ValidatorItem):

@@ -154,7 +154,8 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         await super()._parse_robots(response, netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        self._settle(netloc, f"robots.txt could not be fetched: {exc or type(exc).__name__}")
+        detail = str(exc).rstrip(".") or type(exc).__name__
+        self._settle(netloc, f"robots.txt could not be fetched ({detail})")
 
     def _settle(self, netloc: str, reason: str) -> None:
         self.unreachable[netloc] = reason
@@ -170,7 +171,10 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         netloc = urlparse_cached(request).netloc
         if netloc in self.unreachable:
-            raise RobotsUnavailable(f"{self.unreachable[netloc]}: the site is not crawled (RFC 9309)")
+            reason = self.unreachable[netloc]
+            raise RobotsUnavailable(
+                f"{reason}: nothing is fetched from this site until it can be read (RFC 9309)"
+            )
         try:
             super().process_request_2(rp, request)
         except IgnoreRequest:

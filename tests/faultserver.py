@@ -103,10 +103,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.headers.get("User-Agent"),
             )
         )
+        # paths use '-', method names '_': a path with '_' in it is not on this site
         handler = getattr(
             self, "_" + path.strip("/").replace("/", "_").replace(".", "_").replace("-", "_"), None
         )
-        if handler is None:
+        if handler is None or "_" in path:
             self._send(404, b"not found", "text/plain")
         else:
             handler()
@@ -139,7 +140,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif mode == "hang":
             self._hang()
         else:
-            self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+            sitemap = f"Sitemap: {self.server.site.url}/sitemap-index.xml\n".encode()
+            self._send(200, b"User-agent: *\nDisallow: /private/\n" + sitemap, "text/plain")
+
+    def _(self) -> None:  # the home page: "/"
+        body = (
+            "<!DOCTYPE html><html><head><title>Fault News</title>"
+            '<link rel="alternate" type="application/rss+xml" title="Fault News" href="/feed.xml">'
+            '<link rel="alternate" type="application/atom+xml" href="/bomb-feed.xml">'
+            '<link rel="stylesheet" href="/style.css"></head><body><h1>Fault News</h1></body></html>'
+        )
+        self._send(200, body.encode(), "text/html; charset=utf-8")
 
     def _feed_xml(self) -> None:
         if (

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from faultserver import ETAG, FAULTS, HEALTHY, FaultServer
 from sqlalchemy import select
 
+from monitor.cli import main
 from monitor.config import Config, load_config
-from monitor.crawl import CrawlResult, crawl_source
+from monitor.crawl import CrawlResult, crawl_if_due, crawl_source
 from monitor.models import ArticleRow, CrawlFailure, SourceHealth
 from monitor.smtpsink import SmtpSink
 from monitor.store import Database
@@ -189,3 +191,29 @@ def test_a_hanging_site_cannot_hold_the_crawl_past_its_timeout(tmp_path: Path, s
     assert result.status == "failed"
     assert "timed out after 20 s" in (result.error or "")
     assert result.seconds < 25
+
+
+def test_status_shows_each_source_and_adaptive_polling_waits(tmp_path: Path, site: FaultServer) -> None:
+    site.feed_paths = ["/news/ok-1.html", "/news/error.html"]
+    sources = source(
+        "mixed", "feed", f"{site.url}/feed.xml", "allow_private: true, min_interval: 5m, max_interval: 2h"
+    )
+    sources += source("bomb", "feed", f"{site.url}/bomb-feed.xml")
+    sources += source("never", "feed", f"{site.url}/feed.xml")
+    extra = "operator: {channel: ops, after_failures: 1}\nchannels:\n  ops: ['${NO_OPS_URL:-}']\n"
+    config = configure(tmp_path, sources, extra)
+    assert crawl(config, "mixed").status == "partial"
+    assert crawl(config, "bomb").status == "failed"
+    assert crawl_if_due(config, config.source("mixed")) is None  # not due for 5 minutes
+
+    result = CliRunner().invoke(main, ["--config", str(config.path), "status"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = {
+        line.split()[0]: line for line in result.stdout.splitlines() if line and not line.startswith(" ")
+    }
+    assert lines["mixed"].split()[:3] == ["mixed", "feed", "ok"]
+    assert "(every 5 min)" in lines["mixed"]  # fewer than five articles: the shortest interval
+    assert lines["bomb"].split()[:3] == ["bomb", "feed", "failing"]
+    assert lines["never"].split()[:3] == ["never", "feed", "new"]
+    assert "1 of 2 article page(s) failed: 1 http-500" in result.stdout
+    assert "unsafe-xml" in result.stdout

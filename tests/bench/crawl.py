@@ -1,0 +1,305 @@
+"""Crawl benchmark: bare Scrapy beside the full pipeline, on 2,000 realistic pages, in one run.
+
+Run with ``make bench-crawl`` (or ``.venv/bin/python tests/bench/crawl.py``). It serves
+2,000 generated article pages of about 50 KB with the furniture of a real news site
+(``crawlsite.py``: mega menu, inline state JSON, JSON-LD, share bar, ad slots, related
+cards, comments, footer) gzip-compressed from an asyncio server in its own process on
+127.0.0.1, with a robots.txt and a sitemap, and measures one after the other:
+
+- bare Scrapy: a minimal spider that reads the sitemap, fetches every page and reads its
+  ``<title>`` (Scrapy's own middlewares, nothing of monitor's);
+- the full pipeline: ``monitor.crawl.crawl_source`` on a sitemap source, i.e. the real
+  ``scrapy crawl news`` child with monitor's middlewares (address guard, robots policy,
+  Retry-After), parsing every page (lxml, trafilatura), matching it against 10,000 rules
+  read from a rules file in the rule language (``tests/bench/matching.py``'s mix over
+  4,000 companies: entities, NEAR/ONEAR, wildcards, title scope, NOT), storing it in
+  SQLite with story clustering, and writing the alerts. With ``--workers 1`` (the
+  default) the crawl process parses and one worker process matches and stores, so both
+  cores work; ``--workers 0`` runs everything in the crawl process.
+
+Both crawls use the same concurrency (32 requests in flight) with AutoThrottle off: the
+server is ours, and the point is throughput, not politeness delays. Pages/s is pages over
+the wall time of the crawl process, start-up included (Scrapy's; for the pipeline also
+reading and compiling the 10,000 rules). The steady rate beside it counts from the first
+page fetched (bare) or stored (full) to the last. Peak memory is the largest sum of the
+resident set sizes of the crawl's process tree (crawl process and workers), sampled from
+/proc every 250 ms; the page server is not counted. ``--rounds N`` runs both N times,
+alternating, and keeps each one's best round. The last line sums it all up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import yaml  # noqa: E402
+from crawlsite import serve  # noqa: E402
+
+PAGES = 2_000
+RULES = 10_000
+COMPANIES = 4_000
+CONCURRENCY = 32
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- bare Scrapy (run as a child: this file with --bare URL OUT) -------------------------------------
+def run_bare(url: str, out: str) -> None:
+    """A minimal spider: the sitemap, then every page, reading only its title."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.sitemap import Sitemap
+
+    figures = {"pages": 0, "titles": 0, "first": 0.0, "last": 0.0}
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        async def start(self) -> Any:
+            yield scrapy.Request(url, callback=self.parse_sitemap)
+
+        def parse_sitemap(self, response: Any) -> Iterator[scrapy.Request]:
+            for entry in Sitemap(response.body):
+                yield scrapy.Request(entry["loc"], callback=self.parse_page)
+
+        def parse_page(self, response: Any) -> None:
+            now = time.monotonic()
+            figures["first"] = figures["first"] or now
+            figures["last"] = now
+            figures["pages"] += 1
+            figures["titles"] += bool(response.css("title::text").get())
+
+    process = CrawlerProcess(
+        {
+            "ROBOTSTXT_OBEY": True,
+            "CONCURRENT_REQUESTS": CONCURRENCY,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
+            "AUTOTHROTTLE_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "LOG_LEVEL": "WARNING",
+            "USER_AGENT": "monitor-bench/0.1 (+https://github.com/monitor-news/monitor)",
+            "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        }
+    )
+    process.crawl(BareSpider)
+    process.start()
+    Path(out).write_text(json.dumps(figures), encoding="utf-8")
+
+
+# -- measuring --------------------------------------------------------------------------------
+class TreeMemory:
+    """Peak of the summed RSS of this process's descendants (minus ``exclude``), from /proc."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        self.exclude = exclude
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, self._sample())
+
+    def _sample(self) -> int:
+        parents: dict[int, int] = {}
+        rss: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                statm = Path(f"/proc/{entry}/statm").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            rss[int(entry)] = int(statm.split()[1]) * self._page
+        me, total = os.getpid(), 0
+        for pid in rss:
+            ancestor, hops = parents.get(pid), 0
+            while ancestor not in (None, 0, 1, me) and hops < 20:
+                ancestor, hops = parents.get(ancestor), hops + 1
+            if ancestor == me and pid not in self.exclude:
+                total += rss[pid]
+        return total
+
+
+def measure_bare(url: str, work: Path, server_pid: int) -> dict[str, float]:
+    out = work / "bare.json"
+    started = time.monotonic()
+    with TreeMemory({server_pid}) as memory:
+        subprocess.run([sys.executable, __file__, "--bare", url, str(out)], check=True)
+    seconds = time.monotonic() - started
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    return {
+        **figures,
+        "seconds": seconds,
+        "memory": memory.peak,
+        "steady": figures["last"] - figures["first"],
+    }
+
+
+def write_rules(work: Path, count: int, world_size: int) -> list[tuple[str, list[str]]]:
+    """10,000 rules in the rule language, as a rules file; returns the companies they name."""
+    from matching import companies, make_rules
+
+    rng = random.Random(7)
+    world = companies(world_size, rng)
+    rules, entities = make_rules(count, world, rng)
+    document = {
+        "entities": entities,
+        "rules": [
+            {"name": rule.name, "query": rule.query, "channels": ["bench"], "min_mentions": rule.min_mentions}
+            for rule in rules
+        ],
+    }
+    (work / "rules").mkdir()
+    (work / "rules" / "bench.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return world
+
+
+def measure_full(url: str, work: Path, rules: Path, server_pid: int, workers: int) -> dict[str, float]:
+    from sqlalchemy import func, select
+
+    from monitor.config import load_config
+    from monitor.crawl import crawl_source
+    from monitor.models import ArticleRow, MatchRow
+    from monitor.store import Database
+
+    work.mkdir()
+    path = work / "monitor.yaml"
+    path.write_text(
+        f"""\
+database: sqlite:///{work / "bench.db"}
+rules: ['{rules}']
+crawl: {{per_domain: {CONCURRENCY}, workers: {workers}, page_timeout: 60s, timeout: 20m}}
+sources:
+  - {{name: bench, kind: sitemap, url: '{url}', allow_private: true}}
+channels:
+  bench: ['json://127.0.0.1:9/unused']
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    settings = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": CONCURRENCY}
+    started = time.monotonic()
+    with TreeMemory({server_pid}) as memory:
+        result = crawl_source(config, config.source("bench"), settings=settings)
+    seconds = time.monotonic() - started
+    if not result.ok:
+        raise SystemExit(f"full pipeline crawl failed: {result.error}")
+    database = Database(config.database_url)
+    with database.transaction() as session:
+        stored = session.scalar(select(func.count()).select_from(ArticleRow)) or 0
+        matches = session.scalar(select(func.count()).select_from(MatchRow)) or 0
+        first, last = session.execute(
+            select(func.min(ArticleRow.fetched_at), func.max(ArticleRow.fetched_at))
+        ).one()
+    database.close()
+    return {
+        "pages": result.pages - 2,  # robots.txt and the sitemap
+        "stored": stored,
+        "matches": matches,
+        "seconds": seconds,
+        "memory": memory.peak,
+        "steady": (last - first).total_seconds() if first and last else seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--pages", type=int, default=PAGES)
+    parser.add_argument("--rules", type=int, default=RULES)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of the full pipeline")
+    parser.add_argument("--rounds", type=int, default=1, help="run both this many times, keep the best")
+    parser.add_argument("--bare", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.bare:
+        run_bare(*args.bare)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
+        work = Path(tmp)
+        world = write_rules(work, args.rules, COMPANIES)
+        port = free_port()
+        context = multiprocessing.get_context("spawn")
+        receive, send = context.Pipe(duplex=False)
+        server = context.Process(target=serve, args=(send, port, args.pages, world), daemon=True)
+        server.start()
+        average, count = receive.recv()
+        assert server.pid is not None
+        url = f"http://127.0.0.1:{port}/sitemap.xml"
+        print(
+            f"{count} pages of {average / 1024:.1f} KB on average (served gzip-compressed), "
+            f"{args.rules} rules, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}), "
+            f"{args.workers} worker(s)"
+        )
+        bares: list[dict[str, float]] = []
+        fulls: list[dict[str, float]] = []
+        try:
+            for round_ in range(args.rounds):
+                bares.append(measure_bare(url, work, server.pid))
+                print(report("bare Scrapy", bares[-1]))
+                full_work = work / f"full-{round_}"
+                fulls.append(measure_full(url, full_work, work / "rules", server.pid, args.workers))
+                print(report("full pipeline", fulls[-1]))
+        finally:
+            server.kill()
+    bare = max(bares, key=lambda figures: figures["pages"] / figures["seconds"])
+    full = max(fulls, key=lambda figures: figures["pages"] / figures["seconds"])
+    bare_rate, full_rate = bare["pages"] / bare["seconds"], full["pages"] / full["seconds"]
+    steady = (full["stored"] / full["steady"]) / (bare["pages"] / bare["steady"])
+    ratio = full_rate / bare_rate
+    ok = ratio >= 0.5 and full["memory"] < 500 * 2**20 and full["stored"] == count
+    print(
+        f"bench-crawl: bare {bare_rate:.0f} pages/s, full {full_rate:.0f} pages/s, ratio {ratio:.2f} "
+        f"(steady {steady:.2f}), full peak {full['memory'] / 2**20:.0f} MB, "
+        f"target ratio >= 0.5 and < 500 MB: {'met' if ok else 'MISSED'}"
+    )
+    return 0 if ok else 1
+
+
+def report(label: str, figures: dict[str, float]) -> str:
+    """One line of figures for one crawl."""
+    rate = figures["pages"] / figures["seconds"]
+    done = figures.get("stored", figures["pages"])
+    extra = (
+        f", {figures['stored']:.0f} stored, {figures['matches']:.0f} matches" if "stored" in figures else ""
+    )
+    return (
+        f"{label + ':':<15}{figures['pages']:.0f} pages{extra} in {figures['seconds']:.1f} s "
+        f"= {rate:.0f} pages/s (steady {done / max(figures['steady'], 1e-9):.0f}), "
+        f"peak {figures['memory'] / 2**20:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
