@@ -15,6 +15,10 @@ autogenerate comparison says which), then it is stamped with the newest revision
 from __future__ import annotations
 
 import functools
+import tempfile
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -32,10 +36,35 @@ UPGRADE_COMMAND = "monitor db upgrade"
 VERSION_TABLE = "alembic_version"
 
 
+@functools.cache
+def script_location() -> str:
+    """The folder of the migration scripts; copied out when the package is a zipped egg.
+
+    scrapyd runs crawls from the project egg, a zip file, and Alembic reads scripts from a
+    real folder only.
+    """
+    scripts = resources.files("monitor") / "migrations"
+    if isinstance(scripts, Path) and scripts.is_dir():
+        return str(scripts)
+    target = Path(tempfile.mkdtemp(prefix="monitor-migrations-"))
+    _copy(scripts, target)
+    return str(target)
+
+
+def _copy(source: Traversable, target: Path) -> None:
+    target.mkdir(exist_ok=True)
+    for item in source.iterdir():
+        if item.is_dir():
+            if item.name != "__pycache__":
+                _copy(item, target / item.name)
+        elif not item.name.endswith(".pyc"):
+            (target / item.name).write_bytes(item.read_bytes())
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, in code: the package's scripts and an open connection."""
     config = Config()
-    config.set_main_option("script_location", "monitor:migrations")
+    config.set_main_option("script_location", script_location())
     if connection is not None:
         config.attributes["connection"] = connection
     return config
