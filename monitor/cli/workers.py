@@ -37,7 +37,7 @@ def register(main: click.Group) -> None:
 @click.option(
     "--metrics-port",
     "metrics_address",
-    help="Serve Prometheus /metrics and /healthz on PORT or HOST:PORT (default: metrics_port).",
+    help="Serve Prometheus /metrics and /healthz on PORT (loopback) or HOST:PORT.",
 )
 @click.pass_obj
 def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) -> None:
@@ -64,7 +64,7 @@ def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) 
         database = Database(config.database_url)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
-    address = metrics_address or config.metrics_port
+    address = metrics_address  # not monitor.yaml's metrics_port: that one is the scheduler's
     try:
         metrics = serve_metrics(config.database_url, address) if address else None
     except (OSError, ValueError) as exc:
