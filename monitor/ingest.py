@@ -14,9 +14,11 @@ forked: the crawl process runs Twisted and threads, which do not survive a fork.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import queue
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +28,8 @@ from typing import Any
 from monitor.article import Article
 from monitor.config import Config, Source, load_config
 from monitor.errors import MonitorError, ParseError
-from monitor.parse import parse_html
-from monitor.rules import RuleSet, load_rules
+from monitor.rulecache import load_rules_cached
+from monitor.rules import RuleSet
 from monitor.store import Database, save_article, save_match
 
 log = logging.getLogger(__name__)
@@ -69,8 +71,12 @@ def channels_for(rule_channels: tuple[str, ...], config: Config) -> tuple[str, .
 
 
 def load_ruleset(config: Config) -> RuleSet:
-    """The config's rules; broken rule files are logged and skipped, the others run."""
-    rules, errors = load_rules(config.rule_paths)
+    """The config's rules; broken rule files are logged and skipped, the others run.
+
+    The files are read through ``monitor.rulecache``: every crawl process needs the rules,
+    and reading thousands of them from YAML costs seconds that need not be spent twice.
+    """
+    rules, errors = load_rules_cached(config.rule_paths)
     for error in errors:
         log.error("rule file skipped: %s", error)
     return rules
@@ -96,6 +102,8 @@ class Ingester:
 
     def parse(self, pages: Sequence[Page]) -> tuple[list[Article], int]:
         """The articles of ``pages`` and how many pages held none (logged)."""
+        from monitor.parse import parse_html  # here: a worker that only stores never loads the parser
+
         articles, unparsable = [], 0
         for page in pages:
             try:
@@ -167,22 +175,35 @@ class IngestPool:
             return False
         return True
 
+    def alive(self) -> bool:
+        """Whether any worker is still running (one that crashed reports nothing more)."""
+        return any(process.is_alive() for process in self.processes)
+
     def close(self, timeout: float = 600.0) -> Counts:
         """Let the workers finish what is queued, then collect their figures."""
+        deadline = time.monotonic() + timeout
         for _ in self.processes:
-            self.jobs.put(_STOP, timeout=timeout)
+            while self.alive():
+                with contextlib.suppress(queue.Full):
+                    self.jobs.put(_STOP, timeout=1.0)
+                    break
         total = Counts()
         errors: list[str] = []
-        for _ in self.processes:
+        reported = 0
+        while reported < len(self.processes) and time.monotonic() < deadline:
             try:
-                kind, value = self.results.get(timeout=timeout)
+                kind, value = self.results.get(timeout=1.0)
             except queue.Empty:
-                errors.append("an ingest worker did not report back")
+                if not self.alive():
+                    break  # the rest died without a word (killed, out of memory)
                 continue
+            reported += 1
             if kind == "error":
                 errors.append(str(value))
             else:
                 total.add(value)
+        if reported < len(self.processes):
+            errors.append(f"{len(self.processes) - reported} ingest worker(s) died or did not report back")
         for process in self.processes:
             process.join(timeout=10)
             if process.is_alive():

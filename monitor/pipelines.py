@@ -62,6 +62,7 @@ class StoragePipeline:
         self.failures: Counter[str] = Counter()
         self.entry_failure: str | None = None
         self.validators: dict[str, Validators] = {}
+        self.closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -102,6 +103,14 @@ class StoragePipeline:
             self.counts.add(Counts(pages=1, unparsable=unparsable))
             for article in articles:
                 while not self.pool.offer(article):  # the workers are behind: wait, do not pile up
+                    if not self.pool.alive():  # stop the crawl (not awaited: it waits for this item)
+                        if self.closing is not None:
+                            return item
+                        engine = self.crawler.engine
+                        self.closing = asyncio.ensure_future(
+                            engine.close_spider_async(reason="ingest_worker_died")
+                        )
+                        return item
                     await asyncio.sleep(0.005)
         elif isinstance(item, FailureItem):
             self._failed(item)

@@ -25,6 +25,9 @@ NEWSPIDER_MODULE = "spiders"
 USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
+# A page yields one item; Scrapy starts CONCURRENT_ITEMS worker tasks for every response's
+# output whatever its size (2.19), which at the default 100 costs ~1 ms of CPU per page.
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5

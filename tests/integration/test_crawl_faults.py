@@ -17,7 +17,7 @@ from sqlalchemy import select
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.crawl import CrawlResult, crawl_if_due, crawl_source
-from monitor.models import ArticleRow, CrawlFailure, SourceHealth
+from monitor.models import ArticleRow, CrawlFailure, MatchRow, SourceHealth
 from monitor.smtpsink import SmtpSink
 from monitor.store import Database
 
@@ -217,3 +217,34 @@ def test_status_shows_each_source_and_adaptive_polling_waits(tmp_path: Path, sit
     assert lines["never"].split()[:3] == ["never", "feed", "new"]
     assert "1 of 2 article page(s) failed: 1 http-500" in result.stdout
     assert "unsafe-xml" in result.stdout
+
+
+def test_a_worker_process_matches_and_stores(tmp_path: Path, site: FaultServer) -> None:
+    site.feed_paths = ["/news/ok-1.html", "/news/ok-2.html", "/news/latin1.html", "/news/error.html"]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - name: vans\n    query: Renault AND vans\n    channels: [log]\n", encoding="utf-8"
+    )
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"""\
+rules: ['{rules}']
+crawl: {{page_timeout: 2s, workers: 1}}
+sources:
+{source("pooled", "feed", f"{site.url}/feed.xml")}
+channels:
+  log: ['${{NO_URL:-}}']
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    result = crawl(config, "pooled")
+    assert result.status == "partial", result
+    assert result.stored == 3
+    assert stored_paths(config, site) == {"/news/ok-1.html", "/news/ok-2.html", "/news/latin1.html"}
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            assert session.scalars(select(MatchRow.rule)).all() == ["vans"]
+    finally:
+        database.close()
