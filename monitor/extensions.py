@@ -49,6 +49,9 @@ class CrawlLock:
         self.lock = crawl_lock(load_config(path).database_url, source)
         if self.lock is None:
             log.warning("another crawl of %s is running; this one stops", source)
+            # Item pipelines close before Scrapy's CoreStats records the reason: say it now.
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value("finish_reason", ALREADY_RUNNING)
             raise CloseSpider(ALREADY_RUNNING)  # Scrapy honours it from spider_opened
 
     def spider_closed(self, spider: Spider) -> None:

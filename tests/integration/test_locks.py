@@ -75,3 +75,30 @@ def test_postgres_standby_stops_when_asked(postgres_url: str) -> None:
     stop.set()
     assert scheduler_lock(postgres_url, stop, poll=0.1) is None
     leader.release()
+
+
+@pytest.mark.slow
+def test_a_crawl_of_a_source_already_being_crawled_fetches_nothing(tmp_path: Path) -> None:
+    """The crawl process takes the source's lock first: while another holds it, it stands down."""
+    from monitor.config import load_config
+    from monitor.crawl import crawl_source
+    from monitor.demo.server import SiteServer, site_root
+
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    with SiteServer(site_root()) as site:
+        path = tmp_path / "monitor.yaml"
+        path.write_text(
+            f"database: '{url}'\nrules: []\nsources:\n"
+            f"  - {{name: feed, kind: feed, url: '{site.url}/autoguide/feed.xml', allow_private: true}}\n",
+            encoding="utf-8",
+        )
+        config = load_config(path, environ={})
+        held = crawl_lock(url, "feed")  # as a crawl still running elsewhere would
+        assert held is not None
+        try:
+            result = crawl_source(config, config.source("feed"))
+        finally:
+            held.release()
+        assert site.requests == [], result
+        assert (result.status, result.pages) == ("skipped", 0)
+        assert crawl_source(config, config.source("feed")).status == "ok"  # free again
