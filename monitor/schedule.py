@@ -29,13 +29,13 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import scrapyd
 from monitor.config import Config, Source, load_config
 from monitor.crawl import crawl_if_due, stop_children
 from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
 from monitor.metrics import serve_metrics
 from monitor.notify import Dispatcher
-from monitor.scrapyd import hand_to_scrapyd
 from monitor.store import Database
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,14 @@ def run_crawl_job(config_path: str, source_name: str) -> None:
     """Scheduled job: crawl one source, then send what it matched (stable name: pickled)."""
     config = load_config(config_path)
     if config.scrapyd:  # scrapyd nodes run the crawl; the dispatch job sends what it matches
-        handoff = hand_to_scrapyd(config, config.source(source_name))
+        source = config.source(source_name)
+        if not scrapyd.due(config, source):  # adaptive polling may say not yet
+            return
+        try:
+            handoff = scrapyd.hand_to_scrapyd(config, source)
+        except scrapyd.ScrapydError as exc:
+            log.warning("crawl of %s not handed to scrapyd: %s", source_name, exc)
+            return
         log.info("crawl of %s: scrapyd %s job %s", source_name, handoff.node, handoff.job or "already queued")
         return
     result = crawl_if_due(config, config.source(source_name))  # adaptive polling may say not yet

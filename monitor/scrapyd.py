@@ -113,6 +113,20 @@ def _load(node: Node) -> int:
     return int(status.get("pending", 0)) + int(status.get("running", 0))
 
 
+def due(config: Config, source: Source) -> bool:
+    """Whether adaptive polling and ``Retry-After`` let this source be crawled now."""
+    from monitor.health import is_due
+    from monitor.runs import health_of
+    from monitor.store import Database
+
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            return is_due(health_of(session, source.name), datetime.now(UTC))
+    finally:
+        database.close()
+
+
 def hand_to_scrapyd(config: Config, source: Source, now: datetime | None = None) -> Handoff:
     """Queue a crawl of ``source`` on the least busy reachable node of ``config.scrapyd``.
 
