@@ -32,6 +32,7 @@ from monitor.items import FailureItem, PageItem, ValidatorItem
 from monitor.runs import (
     Failure,
     Validators,
+    begin_run,
     finish_run,
     forget_validators,
     record_failures,
@@ -82,9 +83,11 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         """Open the run record (unless the parent did), start the ingest workers or Ingester."""
-        if self.run_id is None:
-            with self.database.transaction() as session:
+        with self.database.transaction() as session:
+            if self.run_id is None:
                 self.run_id = start_run(session, self.source.name, datetime.now(UTC))
+            else:  # the parent opened it before starting this process: the crawl starts now
+                begin_run(session, self.run_id, datetime.now(UTC))
         if self.workers > 0:  # this process parses, the workers match and store
             self.pool = IngestPool(str(self.config.path), self.source.name, self.workers).start()
             self.ingester = Ingester(self.config, self.source, None, None)

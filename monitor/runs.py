@@ -43,6 +43,11 @@ def start_run(session: Session, source: str, now: datetime) -> int:
     return run.id
 
 
+def begin_run(session: Session, run_id: int, now: datetime) -> None:
+    """Set the run's start to when the crawl process began crawling (the parent opened it earlier)."""
+    session.get_one(CrawlRun, run_id).started_at = now
+
+
 def finish_run(
     session: Session,
     run_id: int,
