@@ -19,7 +19,7 @@ import tempfile
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -27,12 +27,13 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, DefaultClause, Engine, ForeignKey, inspect, text
+from sqlalchemy import Column, Connection, DefaultClause, Engine, ForeignKey, create_engine, inspect, text
 
 from monitor.errors import StorageError
-from monitor.models import Base
+from monitor.models import Base, UTCDateTime
 
 UPGRADE_COMMAND = "monitor db upgrade"
+MIGRATION_LOCK = 0x6D6F64  # PostgreSQL advisory lock class of monitor's migrations ("mod")
 VERSION_TABLE = "alembic_version"
 
 
@@ -133,7 +134,10 @@ def adopt(engine: Engine) -> list[str]:
     added: list[str] = []
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(7170916, hashtext(current_schema()))"))
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:cls, hashtext(current_schema()))"),
+                {"cls": MIGRATION_LOCK},
+            )
         context = MigrationContext.configure(connection, opts={"include_object": include_object})
         if context.get_current_revision() is not None:
             return added  # another process adopted it meanwhile
@@ -154,6 +158,38 @@ def adopt(engine: Engine) -> list[str]:
                 added.append(f"index {diff[1].name}")
         command.stamp(alembic_config(connection), "head")
     return added
+
+
+def new_revision(message: str) -> Path:
+    """Write the migration from the newest revision to the models as they are; its file.
+
+    For developers, after changing ``monitor.models``: Alembic's autogenerate compares the
+    models with a scratch SQLite database migrated to the newest revision. Review the file
+    (autogenerate cannot see renames), then ``ruff format`` it.
+    """
+    number = f"{int(head()) + 1:04d}"
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_engine(f"sqlite:///{folder}/scratch.db")
+        try:
+            with engine.begin() as connection:
+                command.upgrade(alembic_config(connection), "head")
+            with engine.begin() as connection:
+                script = command.revision(
+                    alembic_config(connection), message=message, autogenerate=True, rev_id=number
+                )
+        finally:
+            engine.dispose()
+    head.cache_clear()
+    if script is None or isinstance(script, list):
+        raise StorageError("alembic wrote no single revision")
+    return Path(script.path)
+
+
+def render_item(kind: str, obj: Any, context: Any) -> str | Literal[False]:
+    """Write ``UTCDateTime`` columns in migrations as the plain type they store."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def include_object(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:

@@ -8,7 +8,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import MonitorError
-from monitor.schema import current, head, upgrade
+from monitor.schema import current, head, new_revision, upgrade
 from monitor.store import Database
 
 
@@ -78,3 +78,24 @@ def current_command(state: Any) -> None:
     else:
         click.echo(f"{revision or 'none'} (head: {newest}): run `monitor db upgrade`")
         raise SystemExit(1)
+
+
+@db.command("revision")
+@click.argument("message")
+def revision_command(message: str) -> None:
+    """For developers: write the migration for what changed in monitor/models.py.
+
+    Alembic compares the models with a scratch database at the newest revision and writes
+    monitor/migrations/versions/NNNN_MESSAGE.py. Review it (a rename looks like a drop and
+    an add), run `ruff format` on it, and commit it with the model change.
+
+    \b
+    Example:
+      $ monitor db revision "source notes column"
+      wrote monitor/migrations/versions/0002_source_notes_column.py
+    """
+    try:
+        path = new_revision(message)
+    except (MonitorError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"no revision written: {exc}") from None
+    click.echo(f"wrote {path}")

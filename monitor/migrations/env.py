@@ -13,9 +13,7 @@ from alembic import context
 from sqlalchemy import Connection, text
 
 from monitor.models import Base
-from monitor.schema import include_object
-
-MIGRATION_LOCK = 0x6D6F64  # advisory lock class of monitor's migrations ("mod")
+from monitor.schema import MIGRATION_LOCK, include_object, render_item
 
 
 def run() -> None:
@@ -29,6 +27,7 @@ def run() -> None:
         include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -51,9 +51,10 @@ def test_models_and_migrations_agree(url: str) -> None:
     """Alembic's autogenerate comparison finds nothing: every model change has its migration."""
     database = Database(url)
     try:
-        assert _differences(database) == []
+        differences = _differences(database)
     finally:
         database.close()
+    assert differences == [], "models changed without a migration: run `monitor db revision 'what changed'`"
 
 
 def test_upgrade_from_the_first_revision(url: str) -> None:
