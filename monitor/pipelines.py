@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,7 @@ class StoragePipeline:
         self.entry_failure: str | None = None
         self.validators: dict[str, Validators] = {}
         self.closing: asyncio.Future[None] | None = None
+        self.opened = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -83,6 +85,7 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         """Open the run record (unless the parent did), start the ingest workers or Ingester."""
+        self.opened = time.monotonic()
         with self.database.transaction() as session:
             if self.run_id is None:
                 self.run_id = start_run(session, self.source.name, datetime.now(UTC))
@@ -143,6 +146,9 @@ class StoragePipeline:
         stats = self.crawler.stats
         pages = int(stats.get_value("response_received_count", 0)) if stats else 0
         reason = stats.get_value("finish_reason") if stats else None
+        limit = self.crawler.settings.getfloat("CLOSESPIDER_TIMEOUT")
+        if reason is None and limit and time.monotonic() - self.opened >= limit:
+            reason = "closespider_timeout"  # pipelines close before Scrapy records the reason
         failed = sum(self.failures.values())
         status, error = "ok", None
         if self.entry_failure is not None:
@@ -155,7 +161,9 @@ class StoragePipeline:
             status, error = "skipped", "another crawl of this source was running"
         elif reason not in (None, "finished"):
             status = "partial" if self.counts.stored else "failed"
-            error = f"crawl ended early ({reason})"
+            error = f"crawl ended early ({reason}): not every page was fetched"
+            if reason == "closespider_timeout":
+                error = "crawl stopped at its time limit (crawl.timeout): not every page was fetched"
         elif failed:
             status = "partial"
             error = (

@@ -248,3 +248,13 @@ channels:
             assert session.scalars(select(MatchRow.rule)).all() == ["vans"]
     finally:
         database.close()
+
+
+def test_a_crawl_stops_at_its_time_limit_and_keeps_what_it_fetched(tmp_path: Path, site: FaultServer) -> None:
+    site.feed_paths = ["/news/ok-1.html", *(f"/news/slow.html?n={n}" for n in range(12))]
+    config = configure(tmp_path, source("slowly", "feed", f"{site.url}/feed.xml"), crawl="{timeout: 3s}")
+    result = crawl(config, "slowly")
+    assert result.status == "partial", result
+    assert "time limit" in (result.error or "")
+    assert 1 <= result.stored < 13
+    assert result.seconds < 20
