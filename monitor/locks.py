@@ -124,8 +124,9 @@ def scheduler_lock(
 
     PostgreSQL: wait as a standby, trying the advisory lock every ``poll`` seconds, until
     it is ours (returned) or ``stop`` is set (``None``); ``on_wait`` is called once when
-    another scheduler holds it. SQLite: refuse at once with a ``MonitorError``, since the
-    only other scheduler that can exist runs on this very machine.
+    another scheduler holds it. A database that goes away meanwhile is waited for; one
+    that cannot be reached at the start is a ``StorageError``. SQLite: refuse at once with a
+    ``MonitorError``, since the only other scheduler that can exist runs on this very machine.
     """
     if url.startswith(SQLITE_PREFIX):
         path = Path(url[len(SQLITE_PREFIX) :] + ".scheduler.lock")
@@ -138,21 +139,24 @@ def scheduler_lock(
         return lock
     if not url.startswith("postgresql"):
         raise StorageError("one active scheduler needs SQLite or PostgreSQL")
-    connection = _postgres_connection(url)
+    connection: Connection | None = _postgres_connection(url)  # a wrong URL fails here, at once
     waited = False
     while True:
         try:
+            if connection is None:
+                connection = _postgres_connection(url)
             if _try_advisory(connection, SCHEDULER_CLASS, "scheduler"):
                 return AdvisoryLock(connection)
-        except DBAPIError:  # the server went away: reconnect on the next round
-            AdvisoryLock(connection).release()
-            connection = _postgres_connection(url)
-            continue
-        if not waited and on_wait is not None:
-            on_wait()
-        waited = True
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+        except (DBAPIError, StorageError):  # the server went away: stand by, reconnect later
+            if connection is not None:
+                AdvisoryLock(connection).release()
+            connection = None
         if stop.wait(poll):
-            AdvisoryLock(connection).release()
+            if connection is not None:
+                AdvisoryLock(connection).release()
             return None
 
 
