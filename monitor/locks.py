@@ -32,6 +32,7 @@ CRAWL_CLASS = 0x6D6F63  # ... and "moc"
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 KEEPALIVE_BOUND = 25  # idle + interval * count: a vanished holder's session is dropped by then
 SQLITE_PREFIX = "sqlite:///"
+SCHEDULER_NAME = "monitor scheduler lock"  # application_name of the lock connections
 
 
 class Lock(Protocol):
@@ -81,11 +82,15 @@ class AdvisoryLock:
         engine.dispose()
 
 
-def _postgres_connection(url: str) -> Connection:
-    """A dedicated, autocommit connection with keepalives (never idle in a transaction)."""
+def _postgres_connection(url: str, name: str) -> Connection:
+    """A dedicated, autocommit connection with keepalives (never idle in a transaction).
+
+    ``name`` becomes its ``application_name``, so ``pg_stat_activity`` shows who holds what.
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    engine = create_engine(url, poolclass=NullPool, connect_args=dict(KEEPALIVE))
+    arguments = {**KEEPALIVE, "application_name": name[:63]}
+    engine = create_engine(url, poolclass=NullPool, connect_args=arguments)
     try:
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         # The server side of the keepalive: PostgreSQL notices a vanished client too.
@@ -139,12 +144,12 @@ def scheduler_lock(
         return lock
     if not url.startswith("postgresql"):
         raise StorageError("one active scheduler needs SQLite or PostgreSQL")
-    connection: Connection | None = _postgres_connection(url)  # a wrong URL fails here, at once
+    connection: Connection | None = _postgres_connection(url, SCHEDULER_NAME)  # a wrong URL fails here
     waited = False
     while True:
         try:
             if connection is None:
-                connection = _postgres_connection(url)
+                connection = _postgres_connection(url, SCHEDULER_NAME)
             if _try_advisory(connection, SCHEDULER_CLASS, "scheduler"):
                 return AdvisoryLock(connection)
             if not waited and on_wait is not None:
@@ -169,7 +174,7 @@ def crawl_lock(url: str, source: str) -> Lock | None:
     """
     if url.startswith(SQLITE_PREFIX):
         return _try_flock(Path(f"{url[len(SQLITE_PREFIX) :]}.crawl-{source}.lock"))
-    connection = _postgres_connection(url)
+    connection = _postgres_connection(url, f"monitor crawl lock {source}")
     if _try_advisory(connection, CRAWL_CLASS, source):
         return AdvisoryLock(connection)
     AdvisoryLock(connection).release()

@@ -102,3 +102,48 @@ def test_a_crawl_of_a_source_already_being_crawled_fetches_nothing(tmp_path: Pat
         assert site.requests == [], result
         assert (result.status, result.pages) == ("skipped", 0)
         assert crawl_source(config, config.source("feed")).status == "ok"  # free again
+
+
+@pytest.mark.postgres
+def test_postgres_standby_rides_out_a_dropped_session_and_a_leader_notices_its_own(postgres_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from monitor.locks import SCHEDULER_NAME, AdvisoryLock
+
+    admin = create_engine(postgres_url)
+    with admin.connect() as connection:
+        since = connection.execute(text("SELECT now()")).scalar()
+    leader = scheduler_lock(postgres_url, threading.Event())
+    assert isinstance(leader, AdvisoryLock)
+    leader_pid = leader.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    waiting, stop, result = threading.Event(), threading.Event(), []
+    thread = threading.Thread(
+        target=lambda: result.append(scheduler_lock(postgres_url, stop, poll=0.1, on_wait=waiting.set))
+    )
+    thread.start()
+    try:
+        assert waiting.wait(10)
+        with admin.begin() as connection:  # as a database restart would: the standby's session ends
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> :leader AND backend_start >= :since"
+                ),
+                {"name": SCHEDULER_NAME, "leader": leader_pid, "since": since},
+            ).scalar()
+        assert ended == 1
+        time.sleep(0.5)
+        assert not result  # reconnected, still standing by
+        with admin.begin() as connection:  # now the leader's session ends
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": leader_pid})
+        assert not leader.held()  # the leader notices (and `monitor run` stops)
+        thread.join(10)
+        taken = result[0]
+        assert isinstance(taken, AdvisoryLock)
+        assert taken.held()
+        taken.release()
+    finally:
+        stop.set()
+        thread.join(10)
+        leader.release()
+        admin.dispose()
