@@ -28,8 +28,8 @@ from typing import Any
 from monitor.article import Article
 from monitor.config import Config, Source, load_config
 from monitor.errors import MonitorError, ParseError
-from monitor.rulecache import load_rules_cached
 from monitor.rules import RuleSet
+from monitor.rulestate import running_rules
 from monitor.store import Database, save_article, save_match
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,16 @@ def channels_for(rule_channels: tuple[str, ...], config: Config) -> tuple[str, .
     return rule_channels or tuple(config.channels)
 
 
-def load_ruleset(config: Config) -> RuleSet:
-    """The config's rules; broken rule files are logged and skipped, the others run.
+def load_ruleset(config: Config, database: Database) -> RuleSet:
+    """The config's rules; a broken rule file is logged and runs in its last good version.
 
-    The files are read through ``monitor.rulecache``: every crawl process needs the rules,
-    and reading thousands of them from YAML costs seconds that need not be spent twice.
+    The files are read through ``monitor.rulecache`` (reading thousands of rules from YAML
+    costs seconds that need not be spent in every crawl), and ``monitor.rulestate`` keeps
+    the last good version of each file in the database for when one breaks.
     """
-    rules, errors = load_rules_cached(config.rule_paths)
+    rules, errors = running_rules(database, config.rule_paths)
     for error in errors:
-        log.error("rule file skipped: %s", error)
+        log.error("rule file broken, its last good version runs: %s", error)
     return rules
 
 
@@ -224,7 +225,7 @@ def _work(
     try:
         config = load_config(config_path)
         database = Database(config.database_url, create=False)
-        ingester = Ingester(config, config.source(source_name), load_ruleset(config), database)
+        ingester = Ingester(config, config.source(source_name), load_ruleset(config, database), database)
         total = Counts()
         stopping = False
         while not stopping:

@@ -247,3 +247,19 @@ class SourceHealth(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # adaptive or Retry-After
     alert_state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, silent
     alert_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RuleSnapshot(Base):
+    """The last rule set loaded without errors, so a rule file that breaks keeps running.
+
+    One row. Every crawl process reads the rule files itself; when one of them is broken,
+    the rules it had in this snapshot stand in for it (``monitor.rulestate``).
+    """
+
+    __tablename__ = "rule_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    entities: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -95,7 +95,9 @@ class StoragePipeline:
             self.pool = IngestPool(str(self.config.path), self.source.name, self.workers).start()
             self.ingester = Ingester(self.config, self.source, None, None)
         else:
-            self.ingester = Ingester(self.config, self.source, load_ruleset(self.config), self.database)
+            self.ingester = Ingester(
+                self.config, self.source, load_ruleset(self.config, self.database), self.database
+            )
 
     async def process_item(self, item: Any) -> Any:
         """Pages are ingested (here or by a worker), failures and validators recorded."""

@@ -25,7 +25,7 @@ from monitor.matching.rulefile import MODES, query_error, read_rule_files
 from monitor.matching.text import Document
 from monitor.matching.tree import Node
 
-__all__ = ["MODES", "Rule", "RuleMatch", "RuleSet", "explain", "load_rules", "reload_rules"]
+__all__ = ["MODES", "Rule", "RuleMatch", "RuleSet", "explain", "keep_last_good", "load_rules", "reload_rules"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +222,15 @@ def reload_rules(paths: Iterable[Path], previous: RuleSet) -> tuple[RuleSet, lis
     returned as by ``load_rules`` so they can be reported.
     """
     fresh, errors = load_rules(paths)
+    return keep_last_good(fresh, errors, previous), errors
+
+
+def keep_last_good(fresh: RuleSet, errors: Sequence[ConfigError], previous: RuleSet) -> RuleSet:
+    """``fresh`` plus the rules ``previous`` had from the files that ``errors`` name."""
     broken = {error.path for error in errors}
     names = {rule.name for rule in fresh.rules}
     kept = [rule for rule in previous.rules if rule.path in broken and rule.name not in names]
     if not kept:
-        return fresh, errors
+        return fresh
     entities = {**previous.entities, **fresh.entities}
-    return RuleSet([*fresh.rules, *kept], entities), errors
+    return RuleSet([*fresh.rules, *kept], entities)

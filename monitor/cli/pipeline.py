@@ -17,7 +17,7 @@ from monitor.crawl import CrawlResult, crawl_sources
 from monitor.errors import MonitorError
 from monitor.ingest import channels_for
 from monitor.notify import Dispatcher, DispatchReport
-from monitor.rules import load_rules
+from monitor.rulestate import running_rules
 from monitor.store import Database
 
 
@@ -199,17 +199,17 @@ def backfill(state: Any, rule_name: str, since: str, notify: bool) -> None:
     """
     config = state.config()
     start = _since(since)
-    rules, errors = load_rules(config.rule_paths)
-    for error in errors:
-        click.echo(str(error), err=True)
-    rule = rules.get(rule_name)
-    if rule is None:
-        names = sorted(r.name for r in rules.rules)
-        close = difflib.get_close_matches(rule_name, names, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"rules: {', '.join(names) or 'none'}"
-        raise click.ClickException(f"no rule named {rule_name!r} ({hint})")
     database = Database(config.database_url)
     try:
+        rules, errors = running_rules(database, config.rule_paths)
+        for error in errors:
+            click.echo(f"{error} (its last good version is used)", err=True)
+        rule = rules.get(rule_name)
+        if rule is None:
+            names = sorted(r.name for r in rules.rules)
+            close = difflib.get_close_matches(rule_name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"rules: {', '.join(names) or 'none'}"
+            raise click.ClickException(f"no rule named {rule_name!r} ({hint})")
         channels = channels_for(rule.channels, config) if notify else None
         report = run_backfill(database, rules, rule, start, notify_channels=channels)
         by_day: dict[date, list[BackfillHit]] = {}

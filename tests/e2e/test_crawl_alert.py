@@ -52,8 +52,11 @@ channels:
     return config
 
 
-def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def monitor(
+    config: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), *args],
         capture_output=True,
@@ -119,3 +122,38 @@ def test_demo_alerts_once_then_sends_nothing_new(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr + second.stdout
     assert "alerts sent:     0 (failed 0)" in second.stdout
     assert "emails received by the SMTP sink: 0" in second.stdout
+
+
+def test_a_rule_file_broken_between_crawls_keeps_alerting(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shipped = (ROOT / "rules" / "daimler-renault.yaml").read_text(encoding="utf-8")
+    (rules / "daimler-renault.yaml").write_text(shipped, encoding="utf-8")
+    env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with SiteServer(site_root()) as site:
+        config = write_config(tmp_path, site, smtp_sink)
+        config.write_text(config.read_text(encoding="utf-8").replace(str(ROOT / "rules"), str(rules)))
+        # Motor Wire's listing has the syndicated copy; a crawl of another source runs first.
+        first = monitor(config, "crawl", "autoguide-feed", extra_env=env_cache)
+        assert first.returncode == 0, first.stderr
+        assert len(smtp_sink.messages) == 1
+        (rules / "daimler-renault.yaml").write_text(shipped.replace("NEAR/20", "NEAR/"), encoding="utf-8")
+        check = monitor(config, "check", extra_env=env_cache)
+        assert check.returncode == 1
+        assert "NEAR" in check.stderr
+        (rules / "other.yaml").write_text(
+            "rules:\n  - name: fiat-chrysler\n    query: title:Fiat\n    channels: [alerts]\n",
+            encoding="utf-8",
+        )
+        second = monitor(config, "crawl", "motorwire-industry", extra_env=env_cache)
+    assert second.returncode == 0, second.stderr
+    # The new rule file took effect without a restart, and the broken one kept its last good
+    # version: the syndicated copy matched (no new alert: same story), Fiat-Chrysler alerted.
+    subjects = sorted(message["Subject"] for message in smtp_sink.messages)
+    assert len(subjects) == 2, subjects
+    assert subjects[0].startswith("[daimler-renault-alliance]")
+    assert subjects[1].startswith("[fiat-chrysler] Fiat")
+    backfill = monitor(
+        config, "backfill", "daimler-renault-alliance", "--since", "2010-01-01", extra_env=env_cache
+    )
+    assert "2 hit(s)" in backfill.stdout, backfill.stderr
