@@ -36,11 +36,14 @@ from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
 from monitor.metrics import serve_metrics
 from monitor.notify import Dispatcher
+from monitor.rulestate import running_rules
 from monitor.store import Database
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "crawl:"
 DISPATCH_JOB = "dispatch"
+RULES_JOB = "rules"
+_rule_reports: dict[str, str] = {}  # config path -> the rule errors last logged
 STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 
 
@@ -64,6 +67,26 @@ def run_crawl_job(config_path: str, source_name: str) -> None:
     if not result.ok:
         log.warning("crawl of %s failed: %s", source_name, result.error)
     run_dispatch_job(config_path)
+
+
+def run_rules_job(config_path: str) -> None:
+    """Scheduled job: re-read the rule files, keep the last good version of a broken one in
+    the database for the crawls, and log errors once when they appear (stable name: pickled).
+    """
+    config = load_config(config_path)
+    database = Database(config.database_url)
+    try:
+        _, errors = running_rules(database, config.rule_paths)
+    finally:
+        database.close()
+    report = "\n".join(str(error) for error in errors)
+    if report == _rule_reports.get(config_path, ""):
+        return
+    for error in errors:
+        log.error("rule file broken, its last good version keeps running: %s", error)
+    if not errors:
+        log.warning("rule files load cleanly again")
+    _rule_reports[config_path] = report
 
 
 def run_dispatch_job(config_path: str) -> None:
@@ -123,7 +146,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
     changed schedule is rescheduled; a removed source's job is dropped.
     """
     path = str(config.path)
-    wanted = {DISPATCH_JOB}
+    wanted = {DISPATCH_JOB, RULES_JOB}
     for source in config.sources:
         job_id = JOB_PREFIX + source.name
         wanted.add(job_id)
@@ -142,6 +165,14 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
         f"dispatch alerts (every {config.dispatch_every}s)",
         run_dispatch_job,
         dispatch,
+        [path],
+    )
+    _ensure_job(
+        scheduler,
+        RULES_JOB,
+        f"check rule files (every {config.dispatch_every}s)",
+        run_rules_job,
+        IntervalTrigger(seconds=config.dispatch_every, timezone="UTC"),
         [path],
     )
     for job in scheduler.get_jobs():

@@ -19,11 +19,15 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_run_crawls_on_schedule_and_stops_on_sigterm(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shipped = (ROOT / "rules" / "daimler-renault.yaml").read_text(encoding="utf-8")
+    (rules / "daimler-renault.yaml").write_text(shipped, encoding="utf-8")
     with SiteServer(site_root()) as site:
         config = tmp_path / "monitor.yaml"
         config.write_text(
             f"""\
-rules: [{ROOT / "rules"}]
+rules: [{rules}]
 sources:
   - name: autoguide-feed
     kind: feed
@@ -37,6 +41,7 @@ dispatch: {{every: 1s}}
             encoding="utf-8",
         )
         env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
+        env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
         process = subprocess.Popen(
             [sys.executable, "-m", "monitor", "--config", str(config), "run"],
             stdout=subprocess.PIPE,
@@ -58,7 +63,9 @@ dispatch: {{every: 1s}}
             )
             assert second.returncode == 1
             assert "another `monitor run` already schedules monitor.db" in second.stderr
-            time.sleep(3)  # let more scheduled crawls run: they must not alert again
+            # A rule file broken while monitor runs is reported, and its last good version runs on.
+            (rules / "daimler-renault.yaml").write_text(shipped.replace("NEAR/20", "NEAR/"), encoding="utf-8")
+            time.sleep(4)  # more scheduled crawls and rule checks: they must not alert again
         finally:
             process.send_signal(signal.SIGTERM)
             stdout, stderr = process.communicate(timeout=60)
@@ -67,5 +74,6 @@ dispatch: {{every: 1s}}
         assert stdout.rstrip().endswith("stopped")
         assert len(smtp_sink.messages) == 1, stderr
         assert "Daimler, Renault Team Up" in smtp_sink.messages[0]["Subject"]
+        assert stderr.count("NEAR needs a number of words") == 1, stderr  # reported once, not every second
         feed_fetches = [path for path in site.requests if path == "/autoguide/feed.xml"]
         assert len(feed_fetches) >= 2  # it kept crawling on schedule
