@@ -35,7 +35,7 @@ def test_jobs_survive_restarts_and_follow_the_config(tmp_path: Path) -> None:
     path = config_with(tmp_path, FEED + WIRE)
     before = datetime.now(UTC)
     first = stored_jobs(path)
-    assert set(first) == {"crawl:feed", "crawl:wire", "dispatch"}
+    assert set(first) == {"crawl:feed", "crawl:wire", "dispatch", "rules"}
     assert first["crawl:feed"][0] == "crawl feed (every 600s, jitter 30s)"
     assert before - timedelta(seconds=1) <= first["crawl:feed"][1] <= datetime.now(UTC)  # new: crawl now
 
@@ -44,5 +44,5 @@ def test_jobs_survive_restarts_and_follow_the_config(tmp_path: Path) -> None:
 
     path = config_with(tmp_path, FEED.replace("10m", "20m"))
     changed = stored_jobs(path)
-    assert set(changed) == {"crawl:feed", "dispatch"}  # wire was removed from monitor.yaml
+    assert set(changed) == {"crawl:feed", "dispatch", "rules"}  # wire was removed from monitor.yaml
     assert changed["crawl:feed"][0] == "crawl feed (every 1200s, jitter 30s)"
