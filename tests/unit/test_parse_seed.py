@@ -10,7 +10,7 @@ import pytest
 from monitor.parse import parse_file, parse_html
 
 PAGES = Path(__file__).parent.parent / "fixtures" / "pages"
-SEED = Path("/work/shared/seeds/000_027ae69c3d8632c6.txt")
+SEED = Path(__file__).parents[3] / "shared" / "seeds" / "000_027ae69c3d8632c6.txt"
 DEMO = (
     Path(__file__).parents[2]
     / "monitor/demo/site/autoguide/2010/04/daimler-renault-team-up-for-small-car-alliance.html"
