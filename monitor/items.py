@@ -13,7 +13,6 @@ class PageItem:
     body: bytes
     source: str
     encoding: str | None = None
-    hint_title: str | None = None
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from monitor.dialects import driver_url
 from monitor.errors import MonitorError, StorageError
 
 SCHEDULER_CLASS = 0x6D6F6E  # advisory lock "class" ids of monitor: "mon" ...
@@ -87,8 +88,7 @@ def _postgres_connection(url: str, name: str) -> Connection:
 
     ``name`` becomes its ``application_name``, so ``pg_stat_activity`` shows who holds what.
     """
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = driver_url(url)
     arguments = {**KEEPALIVE, "application_name": name[:63]}
     engine = create_engine(url, poolclass=NullPool, connect_args=arguments)
     try:

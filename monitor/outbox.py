@@ -23,10 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
-from monitor.errors import StorageError
+from monitor.dialects import dialect_insert
 from monitor.models import AlertRow, ArticleRow, DigestRow
 
 ALERT_STATUSES = ("pending", "sending", "held", "sent", "failed")
@@ -227,7 +226,7 @@ def close_window(
     if not ids:
         return None
     digest_id = session.scalar(
-        _insert(session, DigestRow)
+        dialect_insert(session, DigestRow)
         .values(
             channel=channel,
             schedule=digest_key,
@@ -284,12 +283,3 @@ def retry_failed_alerts(session: Session, now: datetime) -> int:
         .values(status="pending", attempts=0, next_attempt_at=now)
     )
     return int(getattr(alone, "rowcount", 0) or 0) + digested
-
-
-def _insert(session: Session, model: type[DigestRow]) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(model)
-    if name == "sqlite":
-        return sqlite.insert(model)
-    raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")

@@ -32,6 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor import scrapyd
 from monitor.config import Config, Source, load_config
 from monitor.crawl import crawl_if_due, stop_children
+from monitor.dialects import driver_url
 from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
 from monitor.metrics import serve_metrics
@@ -126,9 +127,7 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
     """A scheduler with one crawl job per source and the dispatcher, stored in the database."""
     if config.path is None:
         raise ValueError("the scheduler needs a Config loaded from a file")
-    url = config.database_url
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = driver_url(config.database_url)
     scheduler = _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(max_workers=4)},

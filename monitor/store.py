@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from monitor.article import Article
+from monitor.dialects import dialect_insert, driver_url
 from monitor.errors import StorageError
-from monitor.models import AlertRow, ArticleRow, Base, MatchRow, Story, StoryBand
+from monitor.models import AlertRow, ArticleRow, MatchRow, Story, StoryBand
 
 # The outbox queries live in monitor.outbox; these names stay importable from here.
 from monitor.outbox import ALERT_STATUSES as ALERT_STATUSES
@@ -82,9 +82,7 @@ def _make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(driver_url(url), pool_pre_ping=True)
 
 
 def _safe_url(url: str) -> str:
@@ -96,16 +94,6 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # unparsable: say nothing of its content
         return "<unparsable database URL>"
-
-
-def _insert(session: Session, model: type[Base]) -> Any:
-    """A dialect-specific INSERT that supports ``on_conflict_do_nothing``."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(model)
-    if name == "sqlite":
-        return sqlite.insert(model)
-    raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")
 
 
 def known_urls(session: Session, canonical_urls: Iterable[str]) -> set[str]:
@@ -143,7 +131,7 @@ def save_article(session: Session, article: Article, now: datetime) -> ArticleRo
         "story_id": story.id,
     }
     statement = (
-        _insert(session, ArticleRow)
+        dialect_insert(session, ArticleRow)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["canonical_url"])
         .returning(ArticleRow.id)
@@ -173,7 +161,7 @@ def _story_for(session: Session, article: Article, now: datetime) -> Story:
     session.flush()
     if len(article.body.split()) >= MIN_WORDS_FOR_CLUSTERING:
         session.execute(
-            _insert(session, StoryBand).on_conflict_do_nothing(),
+            dialect_insert(session, StoryBand).on_conflict_do_nothing(),
             [{"band_key": key, "story_id": story.id} for key in set(keys)],
         )
     return story
@@ -194,7 +182,7 @@ def save_match(
     for this rule and story (a syndicated copy), or when the match was already recorded.
     """
     match_id = session.scalar(
-        _insert(session, MatchRow)
+        dialect_insert(session, MatchRow)
         .values(rule=rule, article_id=article.id, terms=list(terms), snippet=snippet, created_at=now)
         .on_conflict_do_nothing(index_elements=["rule", "article_id"])
         .returning(MatchRow.id)
@@ -204,7 +192,7 @@ def save_match(
     created = 0
     for channel in channels:
         alert_id = session.scalar(
-            _insert(session, AlertRow)
+            dialect_insert(session, AlertRow)
             .values(
                 rule=rule,
                 channel=channel,

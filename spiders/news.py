@@ -146,7 +146,7 @@ class NewsSpider(scrapy.Spider):
         links = [Entry(link.url, link.text.strip() or None) for link in extractor.extract_links(response)]
         yield from self._article_requests(links)
 
-    def parse_article(self, response: Response, hint_title: str | None = None) -> Iterator[PageItem]:
+    def parse_article(self, response: Response) -> Iterator[PageItem]:
         """Hand the raw page to the pipeline; parsing happens there."""
         encoding = None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
@@ -157,7 +157,6 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             source=self.source.name,
             encoding=encoding,
-            hint_title=hint_title,
         )
 
     def _child_sitemaps(self, response: Response, entries: Iterable[Entry], depth: int) -> Iterator[Item]:
@@ -202,7 +201,6 @@ class NewsSpider(scrapy.Spider):
                 entry.url,
                 callback=self.parse_article,
                 errback=self.failed,
-                cb_kwargs={"hint_title": entry.title},
                 dont_filter=True,
             )
 

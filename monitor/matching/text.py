@@ -59,13 +59,8 @@ def words(text: str) -> list[str]:
     return [normalise_word(token) for token in WORD.findall(text)]
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """Character ``(start, end)`` of each word of ``text``; index ``i`` is word ``i`` of ``words``."""
-    return list(zip(*word_offsets(text), strict=True))
-
-
 def word_offsets(text: str) -> tuple[list[int], list[int]]:
-    """``word_spans`` as two lists, starts and ends; the form explanations use."""
+    """Character starts and ends of each word of ``text``; index ``i`` is word ``i`` of ``words``."""
     if not text.isascii():
         spans = [match.span() for match in WORD.finditer(text)]
         return [start for start, _ in spans], [end for _, end in spans]

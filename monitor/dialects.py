@@ -1,0 +1,31 @@
+"""The two databases monitor supports, SQLite and PostgreSQL: what differs between them.
+
+Kept in one place so the store, the outbox, the locks and the scheduler's job store agree
+on the driver (psycopg 3 for a plain ``postgresql://`` URL) and on conflict-aware inserts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from monitor.errors import StorageError
+
+
+def driver_url(url: str) -> str:
+    """``url`` with the psycopg 3 driver named when it says plain ``postgresql://``."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """A dialect-specific INSERT that supports ``on_conflict_do_nothing``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(model)
+    if name == "sqlite":
+        return sqlite.insert(model)
+    raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")
