@@ -23,9 +23,13 @@ def driver_url(url: str) -> str:
 
 def dialect_insert(session: Session, model: Any) -> Any:
     """A dialect-specific INSERT that supports ``on_conflict_do_nothing``."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(model)
-    if name == "sqlite":
-        return sqlite.insert(model)
-    raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")
+    return conflict_insert(session.get_bind().dialect.name, model)
+
+
+def conflict_insert(dialect: str, table: Any) -> Any:
+    """An INSERT into ``table`` (a model or a Core table) for ``dialect``, with ``on_conflict_do_nothing``."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise StorageError(f"unsupported database dialect {dialect!r}; use SQLite or PostgreSQL")

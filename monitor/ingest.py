@@ -30,7 +30,7 @@ from monitor.config import Config, Source, load_config
 from monitor.errors import MonitorError, ParseError
 from monitor.rules import RuleSet
 from monitor.rulestate import running_rules
-from monitor.store import Database, save_article, save_match
+from monitor.store import Database, NewMatch, save_article, save_matches
 
 log = logging.getLogger(__name__)
 BATCH = 16
@@ -137,11 +137,16 @@ class Ingester:
                 if row is None:
                     continue
                 counts.stored += 1
-                for match in found:
-                    channels = channels_for(match.rule.channels, self.config)
-                    counts.alerts += save_match(
-                        session, row, match.rule.name, match.terms, match.snippet, channels, now
+                new = [
+                    NewMatch(
+                        match.rule.name,
+                        match.terms,
+                        match.snippet,
+                        channels_for(match.rule.channels, self.config),
                     )
+                    for match in found
+                ]
+                counts.alerts += save_matches(session, row, new, now)
         return counts
 
 
