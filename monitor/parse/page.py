@@ -19,7 +19,7 @@ from lxml import html as lxml_html
 from monitor.article import Article
 from monitor.errors import ParseError
 from monitor.parse.authors import clean_authors, page_bylines
-from monitor.parse.body import extract_body, markup_text, tidy
+from monitor.parse.body import extract_body, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
 from monitor.parse.decode import decode_html
 from monitor.parse.fields import choose_language, choose_title, first, squash
@@ -69,9 +69,8 @@ def parse_html(
         titles=[title, *hints.titles],
         descriptions=hints.descriptions,
         authors=authors,
+        markup=text,
     )
-    if not body and len(tree.text_content()) < 200:
-        body = markup_text(text)
     if not title and not body:
         raise ParseError("no title and no text found in the page")
 

@@ -1,0 +1,82 @@
+"""The body pipeline's shortcuts must not change what trafilatura extracts."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+
+import pytest
+
+from monitor.parse.body import _UNREAD, strip_unread
+from monitor.parse.decode import decode_html
+from monitor.parse.page import build_tree
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import trafilatura
+    from trafilatura.settings import BASIC_CLEAN_XPATH, MANUALLY_CLEANED
+
+PAGES = Path(__file__).parent.parent / "fixtures" / "pages"
+_OPTIONS = {
+    "fast": True,
+    "include_comments": False,
+    "include_tables": True,
+    "include_images": False,
+    "deduplicate": False,
+    "with_metadata": False,
+    "output_format": "txt",
+}
+
+_NOISY_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Headline | Site</title>
+<meta name="description" content="x"><style>p{color:red}</style><script>var a = "<p>not text</p>";</script>
+<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Headline"}</script></head>
+<body><header><nav><a href="/">Home</a> <a href="/news/">News</a></nav></header>
+<main><article><h1>Headline</h1>
+<p>First paragraph of the article, long enough to be taken as text by the extractor.
+<script>ad()</script>
+It goes on after an inline script.</p>
+<svg viewBox="0 0 10 10"><path d="M0 0h10"/><text>icon</text></svg>
+<p>Second paragraph with <b>bold</b> words<style>.x{}</style> and a tail,
+again long enough to count as body.</p>
+<aside class="related"><h2>Related</h2><p>Another story teaser that is not part of this article.</p></aside>
+<p>Third paragraph closing the article with a quote from a spokesperson of the company involved.</p>
+</article></main>
+<footer><p>Copyright 2024 Site</p>
+<script type="application/ld+json">{"@type": "Organization", "name": "Site"}</script>
+</footer></body></html>"""
+
+
+def _pages() -> list[str]:
+    return [_NOISY_PAGE, *(decode_html(p.read_bytes()) for p in sorted(PAGES.glob("*.html")))]
+
+
+def test_trafilatura_deletes_what_strip_unread_removes() -> None:
+    # Guard for trafilatura upgrades: strip_unread is only safe while both its tree
+    # cleaning and its raw-tree fallbacks delete these elements themselves.
+    for tag in (*_UNREAD, "script", "head"):
+        assert tag in MANUALLY_CLEANED
+    for tag in (*_UNREAD, "script"):
+        assert f".//{tag}" in BASIC_CLEAN_XPATH.path
+
+
+@pytest.mark.parametrize("index", range(len(_pages())))
+def test_strip_unread_leaves_the_extraction_unchanged(index: int) -> None:
+    tree = build_tree(_pages()[index])
+    stripped = copy.deepcopy(tree)
+    strip_unread(stripped)
+    assert trafilatura.extract(stripped, **_OPTIONS) == trafilatura.extract(tree, **_OPTIONS)
+    assert trafilatura.html2txt(stripped) == trafilatura.html2txt(tree)
+
+
+def test_strip_unread_keeps_json_ld_in_document_order() -> None:
+    tree = build_tree(_NOISY_PAGE)
+    strip_unread(tree)
+    assert not tree.xpath("//style|//svg|//aside|//footer|//title|//meta")
+    scripts = tree.xpath("//script")
+    assert [s.get("type") for s in scripts] == ["application/ld+json"] * 2
+    assert "NewsArticle" in scripts[0].text
+    assert "Organization" in scripts[1].text
+    paragraph = tree.xpath("//p")[0].text_content()
+    assert "inline script" in paragraph
+    assert "ad()" not in paragraph
