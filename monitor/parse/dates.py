@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from dateutil import parser as dateutil_parser  # type: ignore[import-untyped]
+from lxml import etree
 from lxml import html as lxml_html
 
 _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
@@ -23,6 +24,10 @@ _URL_DATE = re.compile(
 )
 _URL_DATE_SLASHED = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/")
 _RFC_2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d")
+_DATE_ELEMENTS = etree.XPath(
+    "//*[@itemprop='datePublished' or @itemprop='dateCreated'][not(self::meta)]"
+    "|//time[@datetime or @pubdate]|//abbr[@class='published' or @class='dtstamp']"
+)
 _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 _TZ_NAMES = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600,
              "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
@@ -79,10 +84,7 @@ def page_dates(tree: lxml_html.HtmlElement) -> list[str]:
     """Date strings from ``<time>`` and ``itemprop`` elements, publication ones first."""
     published: list[str] = []
     others: list[str] = []
-    for element in tree.xpath(
-        "//*[@itemprop='datePublished' or @itemprop='dateCreated'][not(self::meta)]"
-        "|//time[@datetime or @pubdate]|//abbr[@class='published' or @class='dtstamp']"
-    )[:50]:
+    for element in _DATE_ELEMENTS(tree)[:50]:
         value = element.get("datetime") or element.get("content") or element.get("title")
         if not value:
             value = element.text_content()[:80]

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from lxml import etree
 from lxml import html as lxml_html
 
 _SPACE = re.compile(r"\s+")
+_HEADINGS = etree.XPath("//h1")
 _WORD = re.compile(r"\w+")
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|•|/)\s+")
 _TLD = re.compile(r"\.(?:com|net|org|co\.uk|com\.au|de|fr|it|es|nl|ch|at|jp|ru|pl|in|ca|io)$")
@@ -34,7 +36,7 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     candidates = [squash(t) for t in hinted if squash(t)]
     if page_title:
         candidates.append(page_title)
-    headings = [squash(h.text_content()) for h in tree.xpath("//h1")[:8]]
+    headings = [squash(h.text_content()) for h in _HEADINGS(tree)[:8]]
     headings = [h for h in headings if 0 < len(h) <= 400]
     sites = [squash(s) for s in site_names if s]
     site_keys = {_compact(s) for s in sites}

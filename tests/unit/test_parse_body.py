@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.parse.authors import page_bylines
 from monitor.parse.body import _UNREAD, strip_unread
 from monitor.parse.decode import decode_html
 from monitor.parse.page import build_tree
@@ -80,3 +81,35 @@ def test_strip_unread_keeps_json_ld_in_document_order() -> None:
     paragraph = tree.xpath("//p")[0].text_content()
     assert "inline script" in paragraph
     assert "ad()" not in paragraph
+
+
+@pytest.mark.parametrize(
+    ("attributes", "found"),
+    [
+        ('class="byline"', True),
+        ('class="c-byline__name"', True),
+        ('class="author-name"', True),
+        ('class="autor"', True),
+        ('class="autor meta"', True),
+        ('class="auteur"', True),
+        ('class="article-author"', True),
+        ('class="author__name"', True),
+        ('class="author"', True),
+        ('class="post-author"', True),
+        ('class="entry-author"', True),
+        ('class="posted-by"', True),
+        ('class="meta-author"', True),
+        ('class="story-author"', True),
+        ('class="writer"', True),
+        ('rel="author"', True),
+        ('itemprop="author"', True),
+        ('data-testid="article-byline"', True),
+        ('class="author-bio"', False),
+        ('class="authority lobby"', False),
+        ('class="autorin"', False),
+        ('class="nearby"', False),
+    ],
+)
+def test_byline_elements(attributes: str, found: bool) -> None:
+    tree = build_tree(f"<html><body><p>Text</p><span {attributes}>Jane Doe</span></body></html>")
+    assert (page_bylines(tree) == ["Jane Doe"]) is found
