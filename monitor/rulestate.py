@@ -5,15 +5,14 @@ Crawls run in child processes that read the rule files themselves (through
 ``monitor.rulecache``), so an edited file takes effect at the next crawl without a
 restart. For "a broken file never takes down the rules already running" the processes
 need a shared memory of the last good rules: the ``rule_snapshot`` row. It is written
-whenever the files load cleanly and differ from it, and read only when a file is broken
+whenever the files load cleanly and differ from it (compared by digest: the cache entry
+carries the digest of its rules, computed once when it was written, so an unchanged rule
+set costs one primary-key read), and read only when a file is broken
 (``monitor.rules.keep_last_good`` then keeps that file's previous rules).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from sqlalchemy import select
 
 from monitor.errors import ConfigError
 from monitor.models import RuleSnapshot
-from monitor.rulecache import load_rules_cached
+from monitor.rulecache import load_cached, snapshot
 from monitor.rules import Rule, RuleSet, keep_last_good
 from monitor.store import Database
 
@@ -32,31 +31,32 @@ _ROW = 1
 
 def running_rules(database: Database, paths: Iterable[Path]) -> tuple[RuleSet, list[ConfigError]]:
     """The rules to run now and the errors of the files that are broken (to report)."""
-    fresh, errors = load_rules_cached(paths)
+    loaded = load_cached(paths)
+    fresh, errors = loaded.rules, list(loaded.errors)
     if errors:
         previous = _load(database)
         return (keep_last_good(fresh, errors, previous) if previous else fresh), errors
-    _save(database, fresh)
+    _save(database, fresh, loaded.digest)
     return fresh, errors
 
 
 def _payload(rules: RuleSet) -> tuple[str, list[dict[str, Any]], dict[str, list[str]]]:
-    rows = [dataclasses.asdict(rule) for rule in rules.rules]
-    entities = {name: list(aliases) for name, aliases in rules.entities.items()}
-    text = json.dumps([rows, entities], sort_keys=True, default=list)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest(), rows, entities
+    return snapshot(rules)
 
 
-def _save(database: Database, rules: RuleSet) -> None:
-    digest, rows, entities = _payload(rules)
+def _save(database: Database, rules: RuleSet, digest: str | None = None) -> None:
+    """Write the snapshot of ``rules`` unless it is the stored one; ``digest``: theirs, if known."""
     with database.transaction() as session:
         current = session.scalar(select(RuleSnapshot.digest).where(RuleSnapshot.id == _ROW))
+        if digest is not None and current == digest:
+            return  # the usual case: no need to serialise the rules at all
+        digest, rows, entities = _payload(rules)
         if current == digest:
             return
-        snapshot = session.get(RuleSnapshot, _ROW) or RuleSnapshot(id=_ROW)
-        snapshot.digest, snapshot.rules, snapshot.entities = digest, rows, entities
-        snapshot.updated_at = datetime.now(UTC)
-        session.merge(snapshot)
+        row = session.get(RuleSnapshot, _ROW) or RuleSnapshot(id=_ROW)
+        row.digest, row.rules, row.entities = digest, rows, entities
+        row.updated_at = datetime.now(UTC)
+        session.merge(row)
 
 
 def _load(database: Database) -> RuleSet | None:

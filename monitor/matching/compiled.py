@@ -185,6 +185,22 @@ class Matcher:
         self._anchors = set(self.postings)
         self._positive: dict[int, tuple[tuple[Term, int], ...]] = {}
 
+    # Pickled by ``monitor.rulecache``. The checks are closures, which pickle cannot store:
+    # they are compiled again on load, from the queries (shared subtrees stay shared, as
+    # pickle keeps identity) and the atom table; the automaton pickles as it is.
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["roots"]
+        state["_positive"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        compiler = Compiler(self.atom_ids, self.usage)
+        queries = self.queries
+        self.roots = [compiler.compile(queries[members[0]]).truth for members in self.members]
+        compiler.clear()
+
     def positive_terms(self, group: int) -> tuple[tuple[Term, int], ...]:
         """The distinct terms outside ``NOT`` of a group's query, with their atom ids."""
         found = self._positive.get(group)

@@ -1,16 +1,21 @@
-"""The rule-file cache: same rules as reading the files, re-read on any change, never trusted blindly."""
+"""The rule cache: the compiled rules of the files, re-read on any change, never trusted blindly."""
 
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import monitor.rulecache as rulecache
-from monitor.rulecache import load_rules_cached
-from monitor.rules import load_rules
+import monitor.rulestate as rulestate
+from monitor.article import Article
+from monitor.rulecache import load_cached, load_rules_cached
+from monitor.rules import RuleSet, load_rules
 
 RULES = """\
 entities:
@@ -85,3 +90,113 @@ def test_a_cache_others_can_write_is_not_trusted(rules: Path, cache: Path) -> No
     entry.write_bytes(b"garbage")
     loaded, _ = load_rules_cached([rules], cache)  # unreadable entry: read the files again
     assert [rule.name for rule in loaded.rules] == ["daimler-vans"]
+
+
+MATCHING = """\
+entities:
+  Daimler: [Daimler, Mercedes-Benz, "Mercedes Benz"]
+  Renault: [Renault, Renault-Nissan]
+rules:
+  - name: alliance
+    query: "@Daimler AND @Renault AND (alliance* OR partnership OR \\"teams up\\")"
+  - name: alliance-twin
+    query: "@Daimler AND @Renault AND (alliance* OR partnership OR \\"teams up\\")"
+    languages: [de]
+  - name: near
+    query: "@Daimler NEAR/5 @Renault AND NOT title:F1"
+  - name: ordered
+    query: "Renault ONEAR/3 Nissan"
+  - name: busy
+    query: "Daimler OR Renault"
+    min_mentions: 3
+  - name: other-source
+    query: "Renault"
+    sources: [elsewhere]
+"""
+
+ARTICLES = [
+    ("Daimler and Renault in alliance talks", "The Mercedes-Benz maker and Renault-Nissan teams up."),
+    ("Renault F1 partnership", "Daimler's Mercedes GP team is a rival; Renault Nissan too."),
+    ("Daimler results", "Daimler sold more cars. Daimler, Daimler, Renault."),
+    ("Nothing here", "Volkswagen and Suzuki."),
+]
+
+
+def _outcome(ruleset: RuleSet) -> list[list[tuple[object, ...]]]:
+    found = []
+    for number, (title, body) in enumerate(ARTICLES):
+        url = f"https://news.example/{number}"
+        item = Article(url=url, canonical_url=url, title=title, body=body, source="example", language="en")
+        found.append([(m.rule, m.terms, m.snippet, m.mentions, m.hits) for m in ruleset.match(item)])
+    return found
+
+
+def test_the_compiled_rules_come_back_from_the_cache_and_match_alike(tmp_path: Path, cache: Path) -> None:
+    folder = tmp_path / "matching"
+    folder.mkdir()
+    (folder / "m.yaml").write_text(MATCHING, encoding="utf-8")
+    fresh, errors = load_rules([folder])
+    assert errors == []
+    expected = _outcome(fresh)
+    assert any(expected)  # the articles exercise hits
+    assert not all(expected)  # and misses
+    load_rules_cached([folder], cache)  # written
+    cached, _ = load_rules_cached([folder], cache)  # unpickled
+    assert cached is not fresh
+    assert cached.rules == fresh.rules
+    assert cached.entities == fresh.entities
+    assert cached.queries == fresh.queries
+    assert _outcome(cached) == expected
+
+
+def test_an_unpickled_rule_set_matches_alike_in_another_process(tmp_path: Path, cache: Path) -> None:
+    """``str`` hashes differ between processes: nothing pickled may keep one (``Term._hash``)."""
+    folder = tmp_path / "matching"
+    folder.mkdir()
+    (folder / "m.yaml").write_text(MATCHING, encoding="utf-8")
+    fresh, _ = load_rules([folder])
+    load_rules_cached([folder], cache)
+    script = (
+        "import sys, pickle, json\n"
+        "from pathlib import Path\n"
+        "from monitor.rulecache import load_rules_cached\n"
+        "import tests.unit.test_rulecache as t\n"
+        "import monitor.rulecache as rc\n"
+        "rc.read_rule_files = None  # must come from the cache\n"
+        "rules, _ = load_rules_cached([Path(sys.argv[1])], Path(sys.argv[2]))\n"
+        "again = t.RuleSet(rules.rules, rules.entities)  # parsed here: equal trees, equal hashes\n"
+        "assert [hash(q) for q in again.queries] == [hash(q) for q in rules.queries]\n"
+        "sys.stdout.buffer.write(pickle.dumps(t._outcome(rules)))\n"
+    )
+    root = Path(__file__).parent.parent.parent
+    for seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(folder), str(cache)],
+            capture_output=True,
+            check=True,
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+        )
+        assert pickle.loads(done.stdout) == _outcome(fresh)
+
+
+def test_the_entry_keeps_the_snapshot_digest(rules: Path, cache: Path) -> None:
+    written = load_cached([rules], cache)
+    read = load_cached([rules], cache)
+    assert read.digest == written.digest == rulestate._payload(read.rules)[0]
+
+
+def test_a_code_change_is_a_new_entry(rules: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_rules_cached([rules], cache)
+    monkeypatch.setattr(rulecache, "_code_digest", lambda: "other code")
+    load_rules_cached([rules], cache)
+    assert len(list(cache.glob("rules-*.pickle"))) == 2
+
+
+def test_rules_that_cannot_be_pickled_are_still_loaded(
+    rules: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rulecache.Loaded, "__reduce__", lambda self: (lambda: None, ()), raising=False)
+    loaded, _ = load_rules_cached([rules], cache)
+    assert [rule.name for rule in loaded.rules] == ["daimler-vans"]
+    assert list(cache.iterdir()) == []  # no entry, no temporary file left behind
