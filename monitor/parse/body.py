@@ -14,6 +14,7 @@ Three steps, each general rather than tuned to one site:
 
 from __future__ import annotations
 
+import copy
 import html as html_lib
 import re
 import warnings
@@ -29,6 +30,19 @@ with warnings.catch_warnings():
     # trafilatura's downloader probes for optional SOCKS support; we never download with it.
     warnings.simplefilter("ignore")
     import trafilatura
+    from trafilatura.settings import Extractor
+
+#: trafilatura's settings, built once (each ``extract`` call would otherwise re-read its
+#: configuration): fast mode, no comments, tables kept, plain text.
+_EXTRACTOR = Extractor(
+    output_format="txt",
+    fast=True,
+    comments=False,
+    tables=True,
+    images=False,
+    dedup=False,
+    with_metadata=False,
+)
 
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
@@ -40,10 +54,11 @@ _BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|h[1-6]|li|br|tr|section|article|blockqu
 _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
 # Attribute tests inside the predicates keep this one cheap pass over the tree;
 # ``_is_hidden`` then confirms the style matches (``text-decoration:none`` is visible).
+# The class names are tested only on classes holding "over" or "tool", which each implies.
 _HIDDEN_XPATH = etree.XPath(
     "//*[@hidden or @aria-hidden='true' or @style[contains(.,'none') or contains(.,'hidden')]"
-    " or @class[contains(.,'tooltip') or contains(.,'popover') or contains(.,'hovercard')"
-    " or contains(.,'rollover')]]"
+    " or @class[(contains(.,'over') or contains(.,'tool')) and (contains(.,'tooltip')"
+    " or contains(.,'popover') or contains(.,'hovercard') or contains(.,'rollover'))]]"
 )
 # Class names publishers give the standfirst (English, German, French, Spanish, Italian).
 _DECK_CLASS = re.compile(
@@ -77,17 +92,10 @@ def extract_body(
     prune_hidden(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
-    text = trafilatura.extract(
-        tree,
-        url=url,
-        fast=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        deduplicate=False,
-        with_metadata=False,
-        output_format="txt",
-    )
+    options = copy.copy(_EXTRACTOR)
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
+    text = trafilatura.extract(tree, options=options)
     lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)
     body = tidy("\n\n".join(lines))
     if not body and sparse and markup is not None:

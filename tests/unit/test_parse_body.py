@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.parse.authors import page_bylines
-from monitor.parse.body import _UNREAD, strip_unread
+from monitor.parse.body import _UNREAD, prune_hidden, strip_unread
 from monitor.parse.decode import decode_html
 from monitor.parse.page import build_tree
 
@@ -113,3 +113,25 @@ def test_strip_unread_keeps_json_ld_in_document_order() -> None:
 def test_byline_elements(attributes: str, found: bool) -> None:
     tree = build_tree(f"<html><body><p>Text</p><span {attributes}>Jane Doe</span></body></html>")
     assert (page_bylines(tree) == ["Jane Doe"]) is found
+
+
+@pytest.mark.parametrize(
+    ("attributes", "hidden"),
+    [
+        ('class="tooltip"', True),
+        ('class="c-popover is-open"', True),
+        ('class="hovercard"', True),
+        ('class="rollover-box"', True),
+        ('hidden=""', True),
+        ('aria-hidden="true"', True),
+        ('style="display: none"', True),
+        ('style="visibility:hidden"', True),
+        ('class="cover overlay tools"', False),
+        ('style="text-decoration:none"', False),
+        ('aria-hidden="false"', False),
+    ],
+)
+def test_prune_hidden(attributes: str, hidden: bool) -> None:
+    tree = build_tree(f"<html><body><p>Kept <span {attributes}>gone</span> text</p></body></html>")
+    prune_hidden(tree)
+    assert tree.text_content() == ("Kept  text" if hidden else "Kept gone text")
