@@ -29,6 +29,8 @@ from monitor.urls import canonical_url, host_of
 
 SELECTOR_KEYS = frozenset({"title", "body", "authors", "published_at"})
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+#: Maps the C0 controls other than tab, newline and carriage return to NUL (and NUL to itself).
+_CONTROL_TO_NUL = bytes(0 if byte < 0x20 and byte not in (9, 10, 13) else byte for byte in range(256))
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
 # Every element is a plain ``HtmlElement``, chosen in C: lxml.html's own lookup calls a
@@ -107,7 +109,9 @@ def parse_file(path: Path, url: str | None = None) -> Article:
 
 def build_tree(text: str) -> lxml_html.HtmlElement:
     """Parse ``text`` with lxml once; every later step reads this tree."""
-    text = _BAD_CHARS.sub("", _XML_DECL.sub("", text, count=1))
+    text = _XML_DECL.sub("", text, count=1)
+    if _has_bad_chars(text):
+        text = _BAD_CHARS.sub("", text)
     try:
         tree = lxml_html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
@@ -115,6 +119,13 @@ def build_tree(text: str) -> lxml_html.HtmlElement:
     if tree is None or not len(tree):
         raise ParseError("empty HTML document")
     return tree
+
+
+def _has_bad_chars(text: str) -> bool:
+    """True when ``text`` holds characters lxml refuses; a bytes scan, far faster than the regex."""
+    if "\ufffe" in text or "\uffff" in text:
+        return True
+    return 0 in text.encode("utf-8", "surrogatepass").translate(_CONTROL_TO_NUL)
 
 
 def _canonical(candidate: str, page_url: str) -> str:

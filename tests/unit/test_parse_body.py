@@ -135,3 +135,10 @@ def test_prune_hidden(attributes: str, hidden: bool) -> None:
     tree = build_tree(f"<html><body><p>Kept <span {attributes}>gone</span> text</p></body></html>")
     prune_hidden(tree)
     assert tree.text_content() == ("Kept  text" if hidden else "Kept gone text")
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x01", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff"])
+@pytest.mark.parametrize("text", ["Café", "中文", "plain"])
+def test_build_tree_drops_characters_lxml_refuses(bad: str, text: str) -> None:
+    tree = build_tree(f"<html><body><p>{text}{bad}\tend\r\n</p></body></html>")
+    assert tree.text_content() == f"{text}\tend\n"
