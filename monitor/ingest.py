@@ -1,14 +1,16 @@
-"""parse -> store -> match -> outbox for fetched pages, in the crawl process or with a worker process.
+"""parse -> store -> match -> outbox for fetched pages, in the crawl process or in worker processes.
 
 ``Ingester`` is the unit of work: ``parse`` turns raw pages into ``Article``s
 (``monitor.parse``: lxml, trafilatura), ``store`` saves a batch of them, matches the rules
 (``monitor.rules``) and writes the alerts in one transaction. By default both run in the
-crawl process. With ``crawl.workers`` above 0, the work is split over the cores: the
-crawl process parses (it needs no rules, so it stays small) and ``IngestPool`` worker
-processes, fed parsed articles through a bounded ``multiprocessing`` queue, match and
-store them, each taking what is queued (up to ``BATCH`` articles) into one transaction.
-The queue holds parsed articles (a few KB each, not the 50 KB pages), enough of them to
-keep the crawl going while the workers compile the rules. Workers are *spawned*, never
+crawl process. With ``crawl.workers`` above 0, the crawl process only fetches: it hands
+the raw pages to ``IngestPool`` worker processes through a bounded ``multiprocessing``
+queue, and each worker parses, matches and stores what is queued (up to ``BATCH`` pages
+per transaction). Parsing is the largest cost of a page, more than Scrapy spends fetching
+it, so it is the work that must spread over the cores. When the workers fall behind
+(half the queue waiting), the crawl process parses pages itself and queues the articles,
+so every core parses and the split between them finds its own balance. The queue holds
+``QUEUE`` pages (a few MB of typical pages). Workers are *spawned*, never
 forked: the crawl process runs Twisted and threads, which do not survive a fork.
 """
 
@@ -34,7 +36,7 @@ from monitor.store import Database, NewMatch, save_article, save_matches
 
 log = logging.getLogger(__name__)
 BATCH = 16
-QUEUE = 1000  # parsed articles waiting for a worker: about 10 MB
+QUEUE = 200  # raw pages waiting for a worker: about 10 MB of typical 50 KB pages
 PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
 _STOP = None
 
@@ -94,10 +96,13 @@ class Ingester:
         self.rules = rules
         self.database = database
 
-    def ingest(self, pages: Sequence[Page]) -> Counts:
-        """Parse every page, then store and match the articles in one transaction."""
+    def ingest(self, pages: Sequence[Page], parsed: Sequence[Article] = ()) -> Counts:
+        """Parse every page, then store and match its article and ``parsed`` in one transaction.
+
+        ``parsed`` are articles of pages already parsed (and counted) elsewhere.
+        """
         articles, unparsable = self.parse(pages)
-        counts = self.store(articles)
+        counts = self.store([*parsed, *articles])
         counts.pages, counts.unparsable = len(pages), unparsable
         return counts
 
@@ -155,7 +160,8 @@ class IngestPool:
 
     def __init__(self, config_path: str, source: str, workers: int, queue_size: int = QUEUE) -> None:
         context = multiprocessing.get_context("spawn")
-        self.jobs: multiprocessing.Queue[Article | None] = context.Queue(maxsize=queue_size)
+        self.jobs: multiprocessing.Queue[Page | Article | None] = context.Queue(maxsize=queue_size)
+        self.capacity = queue_size
         self.results: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
         self.processes = [
             context.Process(
@@ -173,13 +179,20 @@ class IngestPool:
             process.start()
         return self
 
-    def offer(self, article: Article) -> bool:
-        """Queue ``article`` unless the queue is full (then the caller waits and offers again)."""
+    def put(self, job: Page | Article, timeout: float | None = None) -> bool:
+        """Queue a page to parse or an article parsed already; False if the queue stayed full."""
         try:
-            self.jobs.put_nowait(article)
+            self.jobs.put(job, timeout=timeout) if timeout else self.jobs.put_nowait(job)
         except queue.Full:
             return False
         return True
+
+    def behind(self) -> bool:
+        """Whether the workers have fallen behind: half the queue or more is waiting."""
+        try:
+            return self.jobs.qsize() >= self.capacity // 2
+        except NotImplementedError:  # macOS has no sem_getvalue: the workers parse everything
+            return False
 
     def alive(self) -> bool:
         """Whether any worker is still running (one that crashed reports nothing more)."""
@@ -222,10 +235,10 @@ class IngestPool:
 def _work(
     config_path: str,
     source_name: str,
-    jobs: multiprocessing.Queue[Article | None],
+    jobs: multiprocessing.Queue[Page | Article | None],
     results: multiprocessing.Queue[tuple[str, Any]],
 ) -> None:
-    """A worker process: match and store batches from ``jobs`` until told to stop, then report."""
+    """A worker process: parse, match and store batches from ``jobs`` until told to stop, then report."""
     database = None
     try:
         config = load_config(config_path)
@@ -235,25 +248,27 @@ def _work(
         stopping = False
         while not stopping:
             try:
-                article = jobs.get(timeout=PARENT_CHECK)
+                job = jobs.get(timeout=PARENT_CHECK)
             except queue.Empty:
                 parent = multiprocessing.parent_process()
                 if parent is not None and not parent.is_alive():
                     return  # the crawl process is gone (killed at its time limit): stop too
                 continue
-            batch = [article] if article is not None else []
-            stopping = article is None
+            batch = [job] if job is not None else []
+            stopping = job is None
             while not stopping and len(batch) < BATCH:
                 try:
-                    article = jobs.get_nowait()
+                    job = jobs.get_nowait()
                 except queue.Empty:
                     break
-                if article is None:
+                if job is None:
                     stopping = True
                 else:
-                    batch.append(article)
+                    batch.append(job)
             if batch:
-                total.add(ingester.store(batch))
+                pages = [job for job in batch if isinstance(job, Page)]
+                parsed = [job for job in batch if isinstance(job, Article)]
+                total.add(ingester.ingest(pages, parsed))
         results.put(("ok", total))
     except BaseException:  # report any crash to the parent, which fails the crawl with it
         results.put(("error", traceback.format_exc(limit=5)))

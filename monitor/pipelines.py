@@ -2,10 +2,11 @@
 
 The pipeline runs inside the crawl's child process. Pages go to a ``monitor.ingest``
 ``Ingester`` in this process; when ``crawl.workers`` (setting ``MONITOR_WORKERS``) is above
-0, this process only parses them and an ``IngestPool`` of worker processes matches and
-stores the articles, so parsing and matching use different cores. Each ``FailureItem`` is stored
-at once with its reason, so a crawl killed at its time limit keeps what it learnt. At
-the end the pipeline closes the crawl run that the parent opened (``MONITOR_RUN_ID``):
+0, this process only fetches and an ``IngestPool`` of worker processes parses, matches and
+stores the pages, so fetching and the parsing that costs most use different cores. Each
+``FailureItem`` is stored at once with its reason, so a crawl killed at its time limit keeps
+what it learnt. At the end the pipeline closes the crawl run that the parent opened
+(``MONITOR_RUN_ID``):
 
 - ``failed`` when the source's own URL (feed, sitemap, listing) failed, or when every
   article page failed;
@@ -25,6 +26,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.article import Article
 from monitor.config import Config, Source, load_config
 from monitor.errors import MonitorError
 from monitor.extensions import ALREADY_RUNNING
@@ -91,9 +93,8 @@ class StoragePipeline:
                 self.run_id = start_run(session, self.source.name, datetime.now(UTC))
             else:  # the parent opened it before starting this process: the crawl starts now
                 begin_run(session, self.run_id, datetime.now(UTC))
-        if self.workers > 0:  # this process parses, the workers match and store
+        if self.workers > 0:  # this process fetches, the workers parse, match and store
             self.pool = IngestPool(str(self.config.path), self.source.name, self.workers).start()
-            self.ingester = Ingester(self.config, self.source, None, None)
         else:
             self.ingester = Ingester(
                 self.config, self.source, load_ruleset(self.config, self.database), self.database
@@ -102,29 +103,42 @@ class StoragePipeline:
     async def process_item(self, item: Any) -> Any:
         """Pages are ingested (here or by a worker), failures and validators recorded."""
         if isinstance(item, PageItem):
-            assert self.ingester is not None
             page = Page(item.url, item.body, item.encoding)
             if self.pool is None:
+                assert self.ingester is not None
                 self.counts.add(self.ingester.ingest([page]))
                 return item
-            articles, unparsable = self.ingester.parse([page])
-            self.counts.add(Counts(pages=1, unparsable=unparsable))
-            for article in articles:
-                while not self.pool.offer(article):  # the workers are behind: wait, do not pile up
-                    if not self.pool.alive():  # stop the crawl (not awaited: it waits for this item)
-                        if self.closing is not None:
-                            return item
-                        engine = self.crawler.engine
-                        self.closing = asyncio.ensure_future(
-                            engine.close_spider_async(reason="ingest_worker_died")
-                        )
-                        return item
-                    await asyncio.sleep(0.005)
+            jobs: list[Page | Article] = [page]
+            if self.pool.behind():  # parse here too; the workers only match and store these
+                articles, unparsable = self._parser().parse([page])
+                self.counts.add(Counts(pages=1, unparsable=unparsable))
+                jobs = list(articles)
+            for job in jobs:
+                await self._queue(job)
         elif isinstance(item, FailureItem):
             self._failed(item)
         elif isinstance(item, ValidatorItem):
             self.validators[item.url] = Validators(item.etag, item.last_modified)
         return item
+
+    def _parser(self) -> Ingester:
+        if self.ingester is None:
+            self.ingester = Ingester(self.config, self.source, None, None)
+        return self.ingester
+
+    async def _queue(self, job: Page | Article) -> None:
+        """Hand ``job`` to the workers; while they are behind, wait (in a thread, not polling)."""
+        assert self.pool is not None
+        if self.pool.put(job):
+            return
+        while not await asyncio.to_thread(self.pool.put, job, 1.0):
+            if not self.pool.alive():  # stop the crawl (not awaited: it waits for this item)
+                if self.closing is None:
+                    engine = self.crawler.engine
+                    self.closing = asyncio.ensure_future(
+                        engine.close_spider_async(reason="ingest_worker_died")
+                    )
+                return
 
     def _failed(self, item: FailureItem) -> None:
         log.info("failed %s: %s (%s)", item.url, item.reason, item.detail)

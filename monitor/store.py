@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, select
+from sqlalchemy import Engine, bindparam, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
@@ -32,6 +32,9 @@ from monitor.outbox import retry_failed_alerts as retry_failed_alerts
 from monitor.stories import SIMILARITY_THRESHOLD, Signature
 
 MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
+STORY_LOCK_CLASS = 0x6D6F73  # advisory lock "class" id ("mos"; monitor.locks has the others)
+_STORY_LOCK = "monitor.store: story lock"  # session.info key: the transaction that holds it
+_TAKE_STORY_LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(current_schema()))")
 
 
 class Database:
@@ -189,7 +192,10 @@ def save_article(session: Session, article: Article, now: datetime) -> SavedArti
     """Store ``article`` and place it in a story; ``None`` if its canonical URL is known."""
     if session.scalar(_ARTICLE_EXISTS, {"url": article.canonical_url}) is not None:
         return None
-    statements = _statements(_dialect(session))
+    dialect = _dialect(session)
+    if dialect == "postgresql":
+        _serialise_stories(session)
+    statements = _statements(dialect)
     story_id = _story_for(session, statements, article, now)
     values = {
         "canonical_url": article.canonical_url,
@@ -211,6 +217,20 @@ def save_article(session: Session, article: Article, now: datetime) -> SavedArti
     if article_id is None:  # another process stored it between our check and insert
         return None
     return SavedArticle(article_id, story_id)
+
+
+def _serialise_stories(session: Session) -> None:
+    """Hold the story lock until this transaction ends (PostgreSQL).
+
+    Two processes storing two copies of one wire story at the same time would otherwise
+    each miss the other's uncommitted story, open two, and alert twice. SQLite needs no
+    lock: ``BEGIN IMMEDIATE`` already lets one writer at a time in.
+    """
+    transaction = session.get_transaction()
+    if session.info.get(_STORY_LOCK) is transaction:
+        return  # taken already in this transaction
+    session.execute(_TAKE_STORY_LOCK, {"cls": STORY_LOCK_CLASS})
+    session.info[_STORY_LOCK] = transaction
 
 
 def _story_for(session: Session, statements: _Statements, article: Article, now: datetime) -> int:

@@ -123,6 +123,9 @@ class TreeMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._page = os.sysconf("SC_PAGE_SIZE")
+        self._ticks = os.sysconf("SC_CLK_TCK")
+        self.processes: dict[int, tuple[int, str]] = {}  # pid -> (peak RSS, role)
+        self.cpu: dict[int, float] = {}
 
     def __enter__(self) -> TreeMemory:
         self._thread.start()
@@ -139,6 +142,7 @@ class TreeMemory:
     def _sample(self) -> int:
         parents: dict[int, int] = {}
         rss: dict[int, int] = {}
+        cpu: dict[int, float] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -147,8 +151,10 @@ class TreeMemory:
                 statm = Path(f"/proc/{entry}/statm").read_text()
             except OSError:
                 continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            fields = stat.rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
             rss[int(entry)] = int(statm.split()[1]) * self._page
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / self._ticks
         me, total = os.getpid(), 0
         for pid in rss:
             ancestor, hops = parents.get(pid), 0
@@ -156,7 +162,18 @@ class TreeMemory:
                 ancestor, hops = parents.get(ancestor), hops + 1
             if ancestor == me and pid not in self.exclude:
                 total += rss[pid]
+                role = "crawl" if parents.get(pid) == me else "worker"
+                peak, _ = self.processes.get(pid, (0, role))
+                self.processes[pid] = (max(peak, rss[pid]), role)
+                self.cpu[pid] = cpu[pid]
         return total
+
+    def roles(self) -> str:
+        """Peak RSS and CPU seconds (as last sampled) of each process, crawl process first."""
+        ordered = sorted(self.processes.items(), key=lambda item: (item[1][1] != "crawl", item[0]))
+        return ", ".join(
+            f"{role} {peak / 2**20:.0f} MB {self.cpu.get(pid, 0.0):.1f} s CPU" for pid, (peak, role) in ordered
+        )
 
 
 def measure_bare(url: str, work: Path, server_pid: int) -> dict[str, float]:
@@ -240,6 +257,7 @@ channels:
             select(func.min(ArticleRow.fetched_at), func.max(ArticleRow.fetched_at))
         ).one()
     database.close()
+    print(f"  processes: {memory.roles()}")
     return {
         "pages": result.pages - 2,  # robots.txt and the sitemap
         "stored": stored,

@@ -219,7 +219,8 @@ def test_status_shows_each_source_and_adaptive_polling_waits(tmp_path: Path, sit
     assert "unsafe-xml" in result.stdout
 
 
-def test_a_worker_process_matches_and_stores(tmp_path: Path, site: FaultServer) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_processes_parse_match_and_store(tmp_path: Path, site: FaultServer, workers: int) -> None:
     site.feed_paths = ["/news/ok-1.html", "/news/ok-2.html", "/news/latin1.html", "/news/error.html"]
     rules = tmp_path / "rules.yaml"
     rules.write_text(
@@ -229,7 +230,7 @@ def test_a_worker_process_matches_and_stores(tmp_path: Path, site: FaultServer) 
     path.write_text(
         f"""\
 rules: ['{rules}']
-crawl: {{page_timeout: 2s, workers: 1}}
+crawl: {{page_timeout: 2s, workers: {workers}}}
 sources:
 {source("pooled", "feed", f"{site.url}/feed.xml")}
 channels:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from monitor.article import Article
 from monitor.models import AlertRow, ArticleRow, MatchRow
 from monitor.store import (
     Database,
+    SavedArticle,
     claim_alerts,
     counts,
     finish_alert,
@@ -93,6 +95,32 @@ def test_syndicated_copy_joins_the_story_and_other_news_does_not(database: Datab
     assert other is not None
     assert copy.story_id == original.story_id
     assert other.story_id != original.story_id
+
+
+def test_a_copy_stored_at_the_same_time_waits_and_joins_the_story(database: Database) -> None:
+    """Two writers storing two copies of one wire story at once agree on one story.
+
+    On PostgreSQL the copy's transaction waits for the story lock, on SQLite for
+    ``BEGIN IMMEDIATE``; without either it would open a second story (and alert twice).
+    """
+    stored: dict[str, SavedArticle | None] = {}
+    finished = threading.Event()
+
+    def store_copy() -> None:
+        with database.transaction() as other:
+            copy = article("https://wire.example/b", body=WIRE + " Reporting by the wire.", title="Copy")
+            stored["copy"] = save_article(other, copy, NOW)
+        finished.set()
+
+    with database.transaction() as session:
+        original = save_article(session, article("https://autoguide.example/a"), NOW)
+        writer = threading.Thread(target=store_copy)
+        writer.start()
+        assert not finished.wait(1.0), "the copy did not wait for the original's transaction"
+    writer.join(30)
+    assert original is not None
+    assert stored["copy"] is not None
+    assert stored["copy"].story_id == original.story_id
 
 
 def test_short_articles_are_never_merged(database: Database) -> None:
