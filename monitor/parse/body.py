@@ -227,5 +227,5 @@ def markup_text(source: str) -> str:
 
 def tidy(text: str) -> str:
     """One paragraph per line pair, no runs of spaces, no trailing blanks."""
-    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    lines = [line.strip() for line in _SPACES.sub(" ", text).splitlines()]
     return _BLANK_LINES.sub("\n\n", "\n\n".join(line for line in lines if line)).strip()

@@ -49,7 +49,7 @@ _WESTERN_PUNCT = frozenset(
     "\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u20ac\u2022\xa0\xab\xbb\xa9\xae\xb0\xb7"
 )
 _NON_ASCII_TEXT = re.compile(r"[^\x00-\x7f]")
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_FIRST_CHAR = re.compile(r"\s*(\S)")
 _MARKUP = re.compile(r"<\s*[a-zA-Z!?/]")
 _BULKY = re.compile(
     r"<script\b[^>]*>.*?</script\s*>|<style\b[^>]*>.*?</style\s*>|<!--.*?-->|<svg\b[^>]*>.*?</svg\s*>",
@@ -66,10 +66,10 @@ def decode_html(data: bytes | str, encoding: str | None = None) -> str:
         _refuse_binary(data)
         text = _decode(data, encoding)
     text = text.lstrip("\ufeff")
-    if not text.strip():
+    if not text or text.isspace():
         raise ParseError("empty document")
-    head = text.lstrip()[:1]
-    if head in ("{", "[") and _is_json(text):
+    head = _FIRST_CHAR.match(text)
+    if head is not None and head.group(1) in ("{", "[") and _is_json(text):
         raise ParseError("JSON document, not an HTML page")
     if _MARKUP.search(text[:65536]) is None:
         raise ParseError("no HTML markup in document")
@@ -126,7 +126,7 @@ def _decode(data: bytes, header_charset: str | None) -> str:
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(name, errors="replace")
-    if _NON_ASCII.search(data, 0, 2_000_000) is None:
+    if data[:2_000_000].isascii():
         return data.decode("ascii", errors="replace")
     utf8 = _try(data, "utf-8")
     if utf8 is not None:
