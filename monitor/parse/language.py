@@ -10,6 +10,7 @@ media monitor meets, and it costs microseconds.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SAMPLE = 4000
@@ -26,6 +27,8 @@ _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ar", re.compile(r"[\u0600-\u06ff]")),
     ("hi", re.compile(r"[\u0900-\u097f]")),
 )
+
+_ANY_SCRIPT = re.compile("[" + "".join(pattern.pattern[1:-1] for _, pattern in _SCRIPTS) + "]")
 
 _STOP_WORDS = {
     "en": "the and of to in is that for it with was on as are be this by have from he said at",
@@ -54,14 +57,18 @@ def detect_language(text: str) -> str | None:
     letters = _WORD.findall(sample)
     if not letters:
         return None
-    for code, script in _SCRIPTS:
-        if len(script.findall(sample)) >= 20:
-            if code == "zh" and _SCRIPTS[0][1].search(sample):
-                return "ja"
-            return code
+    if len(_ANY_SCRIPT.findall(sample)) >= 20:  # one pass first: most pages use none of them
+        for code, script in _SCRIPTS:
+            if len(script.findall(sample)) >= 20:
+                if code == "zh" and _SCRIPTS[0][1].search(sample):
+                    return "ja"
+                return code
     words = [w.casefold() for w in letters]
     if len(words) < _MIN_WORDS:
         return None
-    scores = {code: sum(w in stop for w in words) / len(words) for code, stop in _STOP_SETS.items()}
+    counts = Counter(words)
+    scores = {
+        code: sum(counts[w] for w in stop if w in counts) / len(words) for code, stop in _STOP_SETS.items()
+    }
     best = max(scores, key=scores.__getitem__)
     return best if scores[best] >= _MIN_SHARE else None
