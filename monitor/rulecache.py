@@ -7,8 +7,9 @@ rules from YAML with positions (PyYAML's composer, in pure Python, via
 every few minutes. The compiled ``RuleSet``, the files' errors and the digest of the
 ``rule_snapshot`` payload (``snapshot``, for ``monitor.rulestate``) are pickled together
 into the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``, ``monitor/``), so
-loading an unchanged rule set is one unpickling (the matcher's checks, closures, are
-compiled again on load: ``monitor.matching.compiled.Matcher.__setstate__``).
+loading an unchanged rule set is one unpickling: the queries, the matcher's checks
+(``functools.partial``, not closures) and its Aho-Corasick automaton as they were built.
+Query terms recompute their hash on load (``str`` hashes differ between processes).
 
 An entry is keyed by each file's path, size and modification time (and every file of a
 rules folder, and the folder itself, so an added or removed file counts): any change

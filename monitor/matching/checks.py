@@ -1,12 +1,14 @@
 """One query compiled: a truth test per node, a span getter per positional node.
 
-The bulk matcher (``compiled.py``) evaluates only candidate queries, through closures built
-here. Three things keep 100,000 rules fast and small:
+The bulk matcher (``compiled.py``) evaluates only candidate queries, through checks built
+here: small callables, each a ``functools.partial`` of a module function (not a closure,
+so that a compiled rule set pickles: ``monitor.rulecache``). Three things keep 100,000
+rules fast and small:
 
 - Plain terms of one field scope under an ``OR`` or ``AND`` become one set operation
   (``a OR b OR c``: the set of terms seen meets ``{a, b, c}``), so most terms never need a
-  closure of their own.
-- Closures for a term or an ``OR`` group are built only when something asks for them (a
+  check of their own.
+- Checks for a term or an ``OR`` group are built only when something asks for them (a
   ``NEAR`` side, a ``NOT``), then shared: the parser interns equal subtrees, so the
   expansion of ``@Daimler`` is compiled once for every rule that uses it.
 - ``AND`` tests its rarest part first and ``OR`` its commonest, using how many rules use a
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable
+from functools import partial
 from itertools import count
 from operator import itemgetter
 from typing import Protocol
@@ -93,7 +96,7 @@ class Compiler:
         self._or_clauses: dict[int, list[tuple[int, frozenset[int]]]] = {}
 
     def clear(self) -> None:
-        """Drop the memos once every query is compiled: closures keep what they need."""
+        """Drop the memos once every query is compiled: checks keep what they need."""
         self._parts.clear()
         self._or_clauses.clear()
 
@@ -109,8 +112,7 @@ class Compiler:
             atom = self.atom_ids[node.atom]
             return Part(self.usage[atom], atom=atom, fields=node.fields)
         if isinstance(node, Not):
-            inner = self.compile(node.child).truth
-            return Part(NOT_COST, truth=lambda scan: not inner(scan))
+            return Part(NOT_COST, truth=partial(_negation, self.compile(node.child).truth))
         if isinstance(node, Near):
             return _near(self.compile(node.left), self.compile(node.right), node.distance, node.ordered)
         parts = [self.compile(child) for child in node.children]
@@ -169,102 +171,153 @@ class Compiler:
         return result
 
 
+# Checks are partial applications of module functions, not closures, so that a compiled
+# rule set pickles as it is (``monitor.rulecache``); the document state comes last.
+
+
 def _any_seen(atoms: frozenset[int], fields: tuple[str, ...]) -> Truth:
     if len(atoms) == 1:
         (atom,) = atoms
-        return lambda scan: atom in scan.seen(fields)
-    return lambda scan: not scan.seen(fields).isdisjoint(atoms)
+        return partial(_has, atom, fields)
+    return partial(_meets, atoms, fields)
 
 
 def _all_seen(atoms: frozenset[int], fields: tuple[str, ...]) -> Truth:
     if len(atoms) == 1:
         (atom,) = atoms
-        return lambda scan: atom in scan.seen(fields)
-    return lambda scan: atoms <= scan.seen(fields)
+        return partial(_has, atom, fields)
+    return partial(_covers, atoms, fields)
+
+
+def _has(atom: int, fields: tuple[str, ...], scan: Scan) -> bool:
+    return atom in scan.seen(fields)
+
+
+def _meets(atoms: frozenset[int], fields: tuple[str, ...], scan: Scan) -> bool:
+    return not scan.seen(fields).isdisjoint(atoms)
+
+
+def _covers(atoms: frozenset[int], fields: tuple[str, ...], scan: Scan) -> bool:
+    return atoms <= scan.seen(fields)
+
+
+def _negation(inner: Truth, scan: Scan) -> bool:
+    return not inner(scan)
 
 
 def _all(checks: tuple[Truth, ...]) -> Truth:
     if len(checks) == 1:
         return checks[0]
     if len(checks) == 2:
-        first, second = checks
-        return lambda scan: first(scan) and second(scan)
+        return partial(_both, *checks)
+    return partial(_every, checks)
 
-    def truth(scan: Scan) -> bool:
-        for check in checks:  # noqa: SIM110 - a loop is cheaper than all() over a generator
-            if not check(scan):
-                return False
-        return True
 
-    return truth
+def _both(first: Truth, second: Truth, scan: Scan) -> bool:
+    return first(scan) and second(scan)
+
+
+def _every(checks: tuple[Truth, ...], scan: Scan) -> bool:
+    for check in checks:  # noqa: SIM110 - a loop is cheaper than all() over a generator
+        if not check(scan):
+            return False
+    return True
 
 
 def _any(checks: tuple[Truth, ...]) -> Truth:
     if len(checks) == 1:
         return checks[0]
     if len(checks) == 2:
-        first, second = checks
-        return lambda scan: first(scan) or second(scan)
+        return partial(_either, *checks)
+    return partial(_some, checks)
 
-    def truth(scan: Scan) -> bool:
-        for check in checks:  # noqa: SIM110 - a loop is cheaper than any() over a generator
-            if check(scan):
-                return True
-        return False
 
-    return truth
+def _either(first: Truth, second: Truth, scan: Scan) -> bool:
+    return first(scan) or second(scan)
+
+
+def _some(checks: tuple[Truth, ...], scan: Scan) -> bool:
+    for check in checks:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+        if check(scan):
+            return True
+    return False
 
 
 def _term_spans(atom: int, fields: tuple[str, ...]) -> Spans:
-    return lambda scan: scan.term_spans(atom, fields)
+    return partial(_spans_of, atom, fields)
+
+
+def _spans_of(atom: int, fields: tuple[str, ...], scan: Scan) -> set[Span]:
+    return scan.term_spans(atom, fields)
 
 
 _keys = count()
 
 
 def _union(getters: tuple[Spans, ...]) -> Spans:
-    key = next(_keys)  # an OR group (an entity) is shared by many NEARs: build its spans once
+    # An OR group (an entity) is shared by many NEARs: its spans are built once per document.
+    return partial(_union_spans, next(_keys), getters)
 
-    def spans(scan: Scan) -> set[Span]:
-        result = scan.memo.get(key)
-        if result is None:
-            result = scan.memo[key] = set()
-            for get in getters:
-                result |= get(scan)
-        return result
 
-    return spans
+def _union_spans(key: int, getters: tuple[Spans, ...], scan: Scan) -> set[Span]:
+    result = scan.memo.get(key)
+    if result is None:
+        result = scan.memo[key] = set()
+        for get in getters:
+            result |= get(scan)
+    return result
 
 
 def _near(left: Part, right: Part, distance: int, ordered: bool) -> Part:
-    left_truth, left_spans = left.truth, left.spans
-    right_truth, right_spans = right.truth, right.spans
+    left_spans, right_spans = left.spans, right.spans
     # The parser allows only positional sides, which always have spans.
     assert left_spans is not None
     assert right_spans is not None
+    sides = (left.truth, right.truth, left_spans, right_spans, distance, ordered)
+    return Part(
+        NEAR_COST + min(left.cost, right.cost),
+        truth=partial(_near_truth, *sides),
+        spans=partial(_near_spans, *sides),
+    )
 
-    def spans(scan: Scan) -> set[Span]:
-        if not (left_truth(scan) and right_truth(scan)):
-            return set()
-        return near(left_spans(scan), right_spans(scan), distance, ordered)
 
-    def truth(scan: Scan) -> bool:
-        if not (left_truth(scan) and right_truth(scan)):
-            return False
-        rights = sorted(right_spans(scan))
-        for a in left_spans(scan):
-            seg, a_start, a_end = a
-            # Right spans are sorted by (segment, start): stop once they start out of reach.
-            for b in rights[bisect_left(rights, (seg,)) :]:
-                if b[0] != seg or b[1] > a_end + distance:
-                    break
-                if b == a:
-                    continue
-                if ordered:
-                    if a_end <= b[1]:
-                        return True
-                elif max(a_start, b[1]) - min(a_end, b[2]) <= distance:
-                    return True
+def _near_spans(
+    left_truth: Truth,
+    right_truth: Truth,
+    left_spans: Spans,
+    right_spans: Spans,
+    distance: int,
+    ordered: bool,
+    scan: Scan,
+) -> set[Span]:
+    if not (left_truth(scan) and right_truth(scan)):
+        return set()
+    return near(left_spans(scan), right_spans(scan), distance, ordered)
+
+
+def _near_truth(
+    left_truth: Truth,
+    right_truth: Truth,
+    left_spans: Spans,
+    right_spans: Spans,
+    distance: int,
+    ordered: bool,
+    scan: Scan,
+) -> bool:
+    if not (left_truth(scan) and right_truth(scan)):
         return False
-
-    return Part(NEAR_COST + min(left.cost, right.cost), truth=truth, spans=spans)
+    rights = sorted(right_spans(scan))
+    for a in left_spans(scan):
+        seg, a_start, a_end = a
+        # Right spans are sorted by (segment, start): stop once they start out of reach.
+        for b in rights[bisect_left(rights, (seg,)) :]:
+            if b[0] != seg or b[1] > a_end + distance:
+                break
+            if b == a:
+                continue
+            if ordered:
+                if a_end <= b[1]:
+                    return True
+            elif max(a_start, b[1]) - min(a_end, b[2]) <= distance:
+                return True
+    return False

@@ -1,4 +1,4 @@
-"""The bulk matcher: every rule compiled into one automaton and a set of small closures.
+"""The bulk matcher: every rule compiled into one automaton and a set of small checks.
 
 A regex per rule costs time linear in the number of rules. Here one Aho-Corasick
 automaton (pyahocorasick) holds every distinct term of every rule, so one pass over an
@@ -10,7 +10,7 @@ Only *candidate* rules are then evaluated: each rule is anchored on one clause t
 hold for it to match (for ``a AND (b OR c)``: ``{a}`` or ``{b, c}``), chosen so that its
 terms are the ones the fewest rules use; generic words such as ``alliance`` are shared by
 many rules and names are not, so anchors tend to be names; a second required clause is
-checked with one set operation before any closure runs. Positions are computed only
+checked with one set operation before any check runs. Positions are computed only
 when a candidate has a ``NEAR``, and explanations only for rules that matched.
 
 The meaning is ``monitor.matching.evaluate``'s; a property test checks they agree.
@@ -174,7 +174,7 @@ class Matcher:
             self.roots.append(compiler.compile(query).truth)
             clauses = sorted(set(compiler.clauses(query)))
             anchor = clauses[0] if clauses else None
-            # A second required clause, tested with one set operation before the closures.
+            # A second required clause, tested with one set operation before the checks.
             self.seconds.append(clauses[1][1] if len(clauses) > 1 else None)
             if anchor is None:
                 self.always.append(group)
@@ -185,21 +185,8 @@ class Matcher:
         self._anchors = set(self.postings)
         self._positive: dict[int, tuple[tuple[Term, int], ...]] = {}
 
-    # Pickled by ``monitor.rulecache``. The checks are closures, which pickle cannot store:
-    # they are compiled again on load, from the queries (shared subtrees stay shared, as
-    # pickle keeps identity) and the atom table; the automaton pickles as it is.
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        del state["roots"]
-        state["_positive"] = {}
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        compiler = Compiler(self.atom_ids, self.usage)
-        queries = self.queries
-        self.roots = [compiler.compile(queries[members[0]]).truth for members in self.members]
-        compiler.clear()
+    def __getstate__(self) -> dict[str, object]:  # pickled as is (``monitor.rulecache``), memo aside
+        return {**self.__dict__, "_positive": {}}
 
     def positive_terms(self, group: int) -> tuple[tuple[Term, int], ...]:
         """The distinct terms outside ``NOT`` of a group's query, with their atom ids."""
