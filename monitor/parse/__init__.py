@@ -6,7 +6,8 @@ Which library does what:
 - lxml builds the tree once (``page.build_tree``); everything else reads that tree.
 - ``structured``: JSON-LD (``json``), OpenGraph, Twitter, Dublin Core and meta tags (lxml).
 - ``body``: the main text, from trafilatura (fast mode, no comments) on the shared tree,
-  after hidden elements are pruned; then the repeated headline, byline and standfirst
+  after hidden elements are pruned and what trafilatura deletes unread (scripts, styles,
+  SVG, asides, footers) is stripped in C; then the repeated headline, byline and standfirst
   are dropped, and ``boilerplate`` removes furniture lines ("Read more:", newsletters,
   copyright) in the main newsroom languages.
 - ``language``: a stop-word/script guess when the page declares no language.
