@@ -180,6 +180,7 @@ def _command(
         "CLOSESPIDER_TIMEOUT": crawl.timeout,
         "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
         "MONITOR_WORKERS": crawl.workers,
+        "MONITOR_SCHEMA_CHECKED": 1,  # crawl_source opened the database (migrating a new one) first
         **extra,
     }
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"source={source.name}"]

@@ -56,7 +56,9 @@ class StoragePipeline:
     def __init__(self, crawler: Crawler, config: Config) -> None:
         self.crawler = crawler
         self.config = config
-        self.database = Database(config.database_url)
+        self.database = Database(
+            config.database_url, create=not crawler.settings.getbool("MONITOR_SCHEMA_CHECKED")
+        )
         self.run_id: int | None = crawler.settings.getint("MONITOR_RUN_ID") or None
         workers = crawler.settings.getint("MONITOR_WORKERS", -1)
         self.workers = config.crawl.workers if workers < 0 else workers
@@ -113,6 +115,8 @@ class StoragePipeline:
                 articles, unparsable = self._parser().parse([page])
                 self.counts.add(Counts(pages=1, unparsable=unparsable))
                 jobs = list(articles)
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("monitor/parsed_in_crawl_process")
             for job in jobs:
                 await self._queue(job)
         elif isinstance(item, FailureItem):

@@ -7,32 +7,31 @@ rows, each band hashed to an integer key stored in ``story_bands``. Two articles
 any band key are candidates; a candidate joins the story when the estimated Jaccard
 similarity reaches ``SIMILARITY_THRESHOLD``.
 
-Who does what: numpy hashes every word and every shingle in one pass over the text
-(vectorised, no Python call per word or per shingle); datasketch supplies the MinHash itself,
-its 128 permutations (``MinHash(num_perm=128, seed=1)``, built once per process) and their
-formula, which is applied here to all shingle hashes at once, exactly as
-``MinHash.update_batch`` would apply it (a unit test checks the two agree). Word and shingle
-hashes use fixed 64-bit constants, never Python's ``hash()``, so a signature is the same in
-every process and every run.
+numpy does the work, vectorised: it hashes every word and every shingle in one pass over
+the text and applies the 128 permutations to all shingle hashes at once (no Python call
+per word, shingle or permutation). The permutations are datasketch's "affine32" scheme,
+``(a * fmix32(h) + b) mod 2**32``, with fixed constants; datasketch itself is not used: its
+import pulls in scipy and costs most of a second of CPU in every crawl and worker process,
+more than signing a few hundred articles, and its permutations depend on its version.
+Word and shingle hashes use fixed 64-bit constants, never Python's ``hash()``, so a
+signature is the same in every process, run and release.
 
 Threshold: 0.5. A wire story republished with other page furniture shares nearly all its
 shingles (0.8-1.0 once the parser has removed the furniture); two different stories about
 the same alliance share a few names and phrases, well under 0.2. Measured on the pairs in
 ``tests/integration/test_stories.py`` (through the real parser): the same wire story under
-two outlets' headlines, navigation and credits 0.89; the alliance announcement and its
-one-year follow-up 0.02. With 32 bands of 4 rows
+two outlets' headlines, navigation and credits 0.94; the alliance announcement and its
+one-year follow-up 0.01. With 32 bands of 4 rows
 a pair at 0.5 becomes a candidate with probability 1 - (1 - 0.5**4)**32 = 0.87, at 0.7 with
 0.9995, at 0.2 with 0.05.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,10 +81,7 @@ class Signature:
     def of_text(cls, text: str) -> Signature:
         """Signature of the word 5-gram shingles of ``text`` (case and accents folded)."""
         hashes = _shingle_hashes(_word_bytes(text))
-        permutations = _permutations()
-        if not hashes.size:
-            return cls(permutations.empty)
-        return cls(permutations.apply(hashes))
+        return cls(_min_hashes(hashes) if hashes.size else _EMPTY)
 
     def similarity(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
@@ -160,51 +156,23 @@ def _shingle_hashes(words: bytes) -> npt.NDArray[np.uint32]:
     return (_mix64(combined) >> np.uint64(32)).astype(np.uint32)
 
 
-@dataclass(frozen=True, slots=True)
-class _Permutations:
-    """datasketch's permutations for ``NUM_PERM`` and ``_SEED``, applied to arrays."""
-
-    scheme: str
-    a: npt.NDArray[Any]
-    b: npt.NDArray[Any]
-    empty: bytes  # the signature of no shingles: datasketch's initial hash values
-
-    def apply(self, hashes: npt.NDArray[np.uint32]) -> bytes:
-        """The MinHash values of the 32-bit ``hashes``: what ``MinHash.update_batch`` gives
-        for them with an identity hash function, without its Python call per item."""
-        if self.scheme == "affine32":
-            mixed = _fmix32(hashes)[:, np.newaxis]
-            permuted = mixed * self.a  # uint32: the wrap-around is the scheme's mod 2**32
-            permuted += self.b
-        else:  # "legacy": datasketch < 2.0
-            column = hashes.astype(np.uint64)[:, np.newaxis]
-            permuted = np.bitwise_and((column * self.a + self.b) % _MERSENNE_PRIME, _MAX_HASH32)
-        values: bytes = permuted.min(axis=0).astype(np.uint64).tobytes()
-        return values
+# The 128 hash functions of the MinHash: x -> (a * fmix32(x) + b) mod 2**32 with a odd, a
+# permutation of the 32-bit values (datasketch's "affine32" scheme, with fixed constants).
+_PERMUTATION_A = (_constants(NUM_PERM, 4) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+_PERMUTATION_B = (_constants(NUM_PERM, 5) >> np.uint64(32)).astype(np.uint32)
+_EMPTY = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint64).tobytes()  # the MinHash of no shingles
 
 
-_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
-_MAX_HASH32 = np.uint64((1 << 32) - 1)
+def _min_hashes(hashes: npt.NDArray[np.uint32]) -> bytes:
+    """For each of the ``NUM_PERM`` permutations, the least permuted value of ``hashes``."""
+    permuted = _fmix32(hashes)[:, np.newaxis] * _PERMUTATION_A  # uint32: wraps around mod 2**32
+    permuted += _PERMUTATION_B
+    values: bytes = permuted.min(axis=0).astype(np.uint64).tobytes()
+    return values
 
 
 def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    """MurmurHash3's 32-bit finaliser, which datasketch's affine32 scheme applies first."""
+    """MurmurHash3's 32-bit finaliser: spreads every input bit over the whole word."""
     values = (values ^ (values >> np.uint32(16))) * np.uint32(0x85EBCA6B)
     values = (values ^ (values >> np.uint32(13))) * np.uint32(0xC2B2AE35)
     return values ^ (values >> np.uint32(16))
-
-
-@functools.cache
-def _permutations() -> _Permutations:
-    # Imported here: datasketch takes most of a second to import, and every CLI command
-    # that only reads the store (alerts, the dispatcher) would pay for it.
-    from datasketch import MinHash
-
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
-    scheme = getattr(minhash, "scheme", "legacy")
-    if scheme not in ("affine32", "legacy"):
-        raise RuntimeError(f"unsupported datasketch MinHash scheme {scheme!r}")
-    a, b = minhash.permutations
-    dtype = np.uint32 if scheme == "affine32" else np.uint64
-    empty = np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
-    return _Permutations(scheme, np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype), empty)

@@ -62,7 +62,11 @@ class NewsSpider(scrapy.Spider):
         config = load_config(crawler.settings.get("MONITOR_CONFIG"))
         spider.source = config.source(spider.source_name)
         spider.database_url = config.database_url
-        database = Database(config.database_url)
+        # The schema is checked (and a new database migrated) once: by `monitor crawl` before
+        # it starts this process (it says so in MONITOR_SCHEMA_CHECKED), or here.
+        database = Database(
+            config.database_url, create=not crawler.settings.getbool("MONITOR_SCHEMA_CHECKED")
+        )
         try:
             with database.transaction() as session:
                 spider.validators = validators_for(session, [spider.source.url]).get(spider.source.url)
@@ -184,7 +188,7 @@ class NewsSpider(scrapy.Spider):
                 canonical.setdefault(canonical_url(entry.url), entry)
             except ValueError:
                 self.crawler.stats.inc_value("monitor/links_malformed")
-        database = Database(self.database_url)
+        database = Database(self.database_url, create=False)  # checked in from_crawler
         try:
             with database.transaction() as session:
                 known = known_urls(session, canonical)

@@ -107,10 +107,7 @@ def test_short_text_is_one_shingle_and_empty_text_is_the_empty_minhash() -> None
 
     empty = Signature.of_text("")
     assert empty == Signature.of_text("  ... -- !? ")
-    from datasketch import MinHash
-
-    initial = MinHash(num_perm=NUM_PERM, seed=1).hashvalues
-    assert empty.values == np.asarray(initial, dtype=np.uint64).tobytes()
+    assert np.frombuffer(empty.values, dtype=np.uint64).tolist() == [2**32 - 1] * NUM_PERM
     assert empty.similarity(short) == 0.0
 
 
@@ -149,15 +146,22 @@ def test_estimate_agrees_with_the_jaccard_of_the_shingle_sets(keep: float) -> No
     assert abs(estimate - expected) < 0.15, (estimate, expected)
 
 
-def test_permutations_are_applied_as_datasketch_applies_them() -> None:
-    from datasketch import MinHash
+def test_min_hashes_agree_with_a_plain_reference() -> None:
+    """Each value is the least of (a * fmix32(h) + b) mod 2**32 over the shingle hashes."""
+
+    def fmix32(value: int) -> int:
+        value = ((value ^ (value >> 16)) * 0x85EBCA6B) & 0xFFFFFFFF
+        value = ((value ^ (value >> 13)) * 0xC2B2AE35) & 0xFFFFFFFF
+        return value ^ (value >> 16)
 
     words = stories._word_bytes(ARTICLE)
     hashes = stories._shingle_hashes(words)
     assert hashes.size == len(words.split()) - SHINGLE_SIZE + 1
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=lambda value: value)
-    minhash.update_batch(hashes.tolist())
-    assert Signature.of_text(ARTICLE).values == np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
+    pairs = zip(stories._PERMUTATION_A.tolist(), stories._PERMUTATION_B.tolist(), strict=True)
+    expected = [min((a * fmix32(h) + b) & 0xFFFFFFFF for h in hashes.tolist()) for a, b in pairs]
+    assert np.frombuffer(Signature.of_text(ARTICLE).values, dtype=np.uint64).tolist() == expected
+    assert all(a % 2 == 1 for a in stories._PERMUTATION_A.tolist())  # odd: a permutation of 2**32
+    assert len(set(stories._PERMUTATION_A.tolist())) == NUM_PERM
 
 
 def test_distinct_words_and_shingles_get_distinct_hashes() -> None:
