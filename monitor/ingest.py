@@ -7,11 +7,11 @@ crawl process. With ``crawl.workers`` above 0, the crawl process only fetches: i
 the raw pages to ``IngestPool`` worker processes through a bounded ``multiprocessing``
 queue, and each worker parses, matches and stores what is queued (up to ``BATCH`` pages
 per transaction). Parsing is the largest cost of a page, more than Scrapy spends fetching
-it, so it is the work that must spread over the cores. When the workers fall behind
-(half the queue waiting), the crawl process parses pages itself and queues the articles,
-so every core parses and the split between them finds its own balance. The queue holds
-``QUEUE`` pages (a few MB of typical pages). Workers are *spawned*, never
-forked: the crawl process runs Twisted and threads, which do not survive a fork.
+it, so it is the work that must spread over the cores. When the workers fall behind (two
+batches per worker waiting), the crawl process parses pages itself and queues the
+articles, so every core parses and the split between them finds its own balance. The
+queue holds at most ``QUEUE`` pages (a few MB of typical pages). Workers are *spawned*,
+never forked: the crawl process runs Twisted and threads, which do not survive a fork.
 """
 
 from __future__ import annotations
@@ -188,9 +188,12 @@ class IngestPool:
         return True
 
     def behind(self) -> bool:
-        """Whether the workers have fallen behind: half the queue or more is waiting."""
+        """Whether the workers have fallen behind: two batches each (or half the queue) waiting.
+
+        Kept low: what is queued when the crawl ends is left to the workers alone.
+        """
         try:
-            return self.jobs.qsize() >= self.capacity // 2
+            return self.jobs.qsize() >= min(self.capacity // 2, 2 * BATCH * len(self.processes))
         except NotImplementedError:  # macOS has no sem_getvalue: the workers parse everything
             return False
 
