@@ -8,7 +8,7 @@
       timeout: 15m             # one whole crawl of one source
       max_page_size: 8MB       # after decompression, so a gzip bomb stops here too
       per_domain: 2            # requests in flight to one host
-      workers: 0               # parse/store/match processes per crawl (0: in the crawl process)
+      workers: 0               # parse/match/store processes per crawl (0: all in the crawl process)
       retry_after_max: 2m      # a longer 429/503 Retry-After ends the crawl of that page
     operator:
       channel: ops             # the channel tag that gets source-health alerts

@@ -15,19 +15,21 @@ cards, comments, footer) gzip-compressed from an asyncio server in its own proce
   4,000 companies: entities, NEAR/ONEAR, wildcards, title scope, NOT; the files are read
   into ``monitor.rulecache`` before, as after any first crawl), storing it in
   SQLite with story clustering, and writing the alerts. With ``--workers 1`` (the
-  default) the crawl process parses and one worker process matches and stores, so both
-  cores work; ``--workers 0`` runs everything in the crawl process.
+  default) the crawl process fetches and one worker process parses, matches and stores;
+  the crawl process parses too while the worker is behind, so both cores parse
+  (``monitor.ingest``); ``--workers 0`` runs everything in the crawl process.
 
 Both crawls use the same concurrency (32 requests in flight) with AutoThrottle off: the
 server is ours, and the point is throughput, not politeness delays. Pages/s is pages over
 the wall time of the crawl process, start-up included (Scrapy's; for the pipeline also
-reading and compiling the 10,000 rules). The steady rate beside it counts from the first
+loading the 10,000 compiled rules from the cache). The steady rate beside it counts from the first
 page fetched (bare) or stored (full) to the last; CPU ms/page is the CPU time of the
 crawl's processes per page, the figure other work on a shared machine does not change.
 Peak memory is the largest sum of the resident set sizes of the crawl's process tree
 (crawl process and workers), sampled from /proc every 250 ms; the page server is not
-counted. ``--rounds N`` runs both N times,
-alternating, and keeps each one's best round. The last line sums it all up.
+counted. The ``processes:`` line gives each process's peak RSS and CPU seconds.
+``--rounds N`` runs both N times, alternating, and keeps each one's best round. The last
+line sums it all up.
 """
 
 from __future__ import annotations
@@ -169,10 +171,15 @@ class TreeMemory:
         return total
 
     def roles(self) -> str:
-        """Peak RSS and CPU seconds (as last sampled) of each process, crawl process first."""
+        """Peak RSS and CPU seconds (as last sampled) of each busy process, crawl process first.
+
+        Helpers that do no work (multiprocessing's resource trackers) are left out.
+        """
         ordered = sorted(self.processes.items(), key=lambda item: (item[1][1] != "crawl", item[0]))
         return ", ".join(
-            f"{role} {peak / 2**20:.0f} MB {self.cpu.get(pid, 0.0):.1f} s CPU" for pid, (peak, role) in ordered
+            f"{role} {peak / 2**20:.0f} MB {self.cpu.get(pid, 0.0):.1f} s CPU"
+            for pid, (peak, role) in ordered
+            if self.cpu.get(pid, 0.0) >= 0.5
         )
 
 
