@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -10,7 +10,7 @@ class PageItem:
     """One fetched article page; ``monitor.parse`` turns it into an ``Article``."""
 
     url: str
-    body: bytes
+    body: bytes = field(repr=False)  # debug logs quote every item: not 50 KB of HTML each
     source: str
     encoding: str | None = None
 

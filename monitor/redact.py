@@ -4,7 +4,8 @@ apprise logs URLs and payloads at debug level (``JSON POST URL: ...``, the raw t
 config file), and a token can sit in any part of an apprise URL: the password, the path
 (webhooks), the query, even the "host" (``slack://TokenA/TokenB/TokenC``). So the parts that
 may be secret are collected from every configured URL, and a log record factory, installed
-once per process, replaces them with ``***`` in every record before any handler sees it.
+once per process, makes records that replace them with ``***`` in the message and the
+traceback whenever a handler formats them.
 Our own messages never contain URLs in the first place: targets are named by ``label``.
 
 Secrets are registered while monitor.yaml is read (every ``${ENV}`` value used in a channel
@@ -16,6 +17,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,6 +27,8 @@ MASK = "***"
 MIN_LENGTH = 6  # shorter tokens are too short to be secrets worth the noise of masking
 _CREDENTIAL = re.compile(r"token|key|secret|pass|pwd|auth|sig|cred|hash|code", re.IGNORECASE)
 _secrets: set[str] = set()
+_pending: list[str] = []  # URLs whose secrets apprise has not been asked about yet
+_adding = False  # apprise is being asked (it may log meanwhile)
 _lock = threading.Lock()
 _installed = False
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
@@ -86,14 +90,38 @@ def _apprise_private_parts(url: str) -> set[str]:
 
 
 def protect(urls: Iterable[str], values: Iterable[str] = ()) -> None:
-    """Mask the secrets of ``urls``, and ``values`` verbatim, in every log record from now on."""
+    """Mask the secrets of ``urls``, and ``values`` verbatim, in every log record from now on.
+
+    apprise's own view of the private parts is added once apprise is loaded: loading its
+    plugins costs about half a second of CPU, which processes that never notify (every
+    crawl and ingest worker reads the config) should not pay, and apprise cannot log
+    before it is loaded. apprise may log while it parses a URL: its view comes second.
+    """
     urls = list(urls)
     found = {value for value in values if len(value) >= 3}
     for url in urls:
         found |= url_secrets(url)
     _add(found)
-    # apprise may log while it parses a URL: its own view of the private parts comes second.
-    _add({part for url in urls for part in _apprise_private_parts(url)})
+    with _lock:
+        _pending.extend(urls)
+    if "apprise" in sys.modules:
+        _add_apprise_views()
+
+
+def _add_apprise_views() -> None:
+    """Add apprise's view of the secrets of the URLs protected so far (once each)."""
+    global _adding
+    with _lock:
+        if _adding or not _pending:
+            return  # a record apprise logs while we ask it: masked with what is known so far
+        urls = list(dict.fromkeys(_pending))
+        _pending.clear()
+        _adding = True
+    try:
+        _add({part for url in urls for part in _apprise_private_parts(url)})
+    finally:
+        with _lock:
+            _adding = False
 
 
 def _add(secrets: set[str]) -> None:
@@ -104,12 +132,36 @@ def _add(secrets: set[str]) -> None:
 
 def redact(text: str) -> str:
     """``text`` with every known secret replaced by ``***`` (longest first)."""
+    if _pending and "apprise" in sys.modules:
+        _add_apprise_views()
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+class _RedactingRecord(logging.LogRecord):
+    """A log record whose message and traceback are redacted when a handler formats them.
+
+    Lazily: a factory that redacted every record as it was made formatted every debug
+    record too, which no handler prints at the usual levels. Scrapy makes two per page,
+    one quoting the whole item, and that cost a crawl about 3% of its CPU.
+    """
+
+    def getMessage(self) -> str:
+        """The message with every known secret masked."""
+        return redact(super().getMessage())
+
+    @property
+    def exc_text(self) -> str | None:
+        """The formatted traceback (``Formatter`` caches it here), secrets masked."""
+        return self._exc_text
+
+    @exc_text.setter
+    def exc_text(self, value: str | None) -> None:
+        self._exc_text = redact(value) if value else value
 
 
 def _install() -> None:
@@ -121,7 +173,9 @@ def _install() -> None:
     previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
+        if previous is logging.LogRecord:
+            return _RedactingRecord(*args, **kwargs)
+        record = previous(*args, **kwargs)  # another factory's records: redact them now
         if _secrets:
             try:
                 message = record.getMessage()
