@@ -9,8 +9,10 @@ queue, and each worker parses, matches and stores what is queued (up to ``BATCH`
 per transaction). Parsing is the largest cost of a page, more than Scrapy spends fetching
 it, so it is the work that must spread over the cores. When the workers fall behind (two
 batches per worker waiting), the crawl process parses pages itself and queues the
-articles, so every core parses and the split between them finds its own balance. The
-queue holds at most ``QUEUE`` pages (a few MB of typical pages). Workers are *spawned*,
+articles, so every core parses and the split between them finds its own balance. Raw
+pages are queued only while fewer than two batches per worker (and half the queue) wait,
+so of the queue's ``QUEUE`` places at most that many hold raw pages (32 for one worker),
+the rest parsed articles of a few KB. Workers are *spawned*,
 never forked: the crawl process runs Twisted and threads, which do not survive a fork.
 """
 
@@ -36,7 +38,7 @@ from monitor.store import Database, NewMatch, save_article, save_matches
 
 log = logging.getLogger(__name__)
 BATCH = 16
-QUEUE = 200  # raw pages waiting for a worker: about 10 MB of typical 50 KB pages
+QUEUE = 200  # pages and articles waiting for a worker (raw pages: see ``IngestPool.behind``)
 PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
 _STOP = None
 
