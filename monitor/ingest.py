@@ -184,7 +184,7 @@ class IngestPool:
     def put(self, job: Page | Article, timeout: float | None = None) -> bool:
         """Queue a page to parse or an article parsed already; False if the queue stayed full."""
         try:
-            self.jobs.put(job, timeout=timeout) if timeout else self.jobs.put_nowait(job)
+            self.jobs.put(job, block=timeout is not None, timeout=timeout)
         except queue.Full:
             return False
         return True

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
@@ -40,19 +39,13 @@ def running_rules(database: Database, paths: Iterable[Path]) -> tuple[RuleSet, l
     return fresh, errors
 
 
-def _payload(rules: RuleSet) -> tuple[str, list[dict[str, Any]], dict[str, list[str]]]:
-    return snapshot(rules)
-
-
-def _save(database: Database, rules: RuleSet, digest: str | None = None) -> None:
-    """Write the snapshot of ``rules`` unless it is the stored one; ``digest``: theirs, if known."""
+def _save(database: Database, rules: RuleSet, digest: str) -> None:
+    """Write the snapshot of ``rules`` (whose digest is ``digest``) unless it is the stored one."""
     with database.transaction() as session:
         current = session.scalar(select(RuleSnapshot.digest).where(RuleSnapshot.id == _ROW))
-        if digest is not None and current == digest:
-            return  # the usual case: no need to serialise the rules at all
-        digest, rows, entities = _payload(rules)
         if current == digest:
-            return
+            return  # the usual case: no need to serialise the rules at all
+        _, rows, entities = snapshot(rules)
         row = session.get(RuleSnapshot, _ROW) or RuleSnapshot(id=_ROW)
         row.digest, row.rules, row.entities = digest, rows, entities
         row.updated_at = datetime.now(UTC)

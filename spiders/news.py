@@ -61,22 +61,23 @@ class NewsSpider(scrapy.Spider):
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         config = load_config(crawler.settings.get("MONITOR_CONFIG"))
         spider.source = config.source(spider.source_name)
-        spider.database_url = config.database_url
         # The schema is checked (and a new database migrated) once: by `monitor crawl` before
-        # it starts this process (it says so in MONITOR_SCHEMA_CHECKED), or here.
-        database = Database(
+        # it starts this process (it says so in MONITOR_SCHEMA_CHECKED), or here. The same
+        # engine then serves every feed or sitemap of the crawl; ``closed`` releases it.
+        spider.database = Database(
             config.database_url, create=not crawler.settings.getbool("MONITOR_SCHEMA_CHECKED")
         )
-        try:
-            with database.transaction() as session:
-                spider.validators = validators_for(session, [spider.source.url]).get(spider.source.url)
-                spider.complete_at = last_complete(session, spider.source.name)
-        finally:
-            database.close()
+        with spider.database.transaction() as session:
+            spider.validators = validators_for(session, [spider.source.url]).get(spider.source.url)
+            spider.complete_at = last_complete(session, spider.source.name)
         return spider
 
+    def closed(self, reason: str) -> None:
+        """Release the database connections (Scrapy calls this when the crawl ends)."""
+        self.database.close()
+
     source: Source
-    database_url: str
+    database: Database
     validators: Validators | None
     complete_at: datetime | None
 
@@ -188,12 +189,8 @@ class NewsSpider(scrapy.Spider):
                 canonical.setdefault(canonical_url(entry.url), entry)
             except ValueError:
                 self.crawler.stats.inc_value("monitor/links_malformed")
-        database = Database(self.database_url, create=False)  # checked in from_crawler
-        try:
-            with database.transaction() as session:
-                known = known_urls(session, canonical)
-        finally:
-            database.close()
+        with self.database.transaction() as session:
+            known = known_urls(session, canonical)
         self.crawler.stats.inc_value("monitor/links_found", len(canonical))
         self.crawler.stats.inc_value("monitor/links_known", len(known))
         for key, entry in canonical.items():

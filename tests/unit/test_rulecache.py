@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import monitor.rulecache as rulecache
-import monitor.rulestate as rulestate
 from monitor.article import Article
 from monitor.rulecache import load_cached, load_rules_cached
 from monitor.rules import RuleSet, load_rules
@@ -183,7 +182,7 @@ def test_an_unpickled_rule_set_matches_alike_in_another_process(tmp_path: Path, 
 def test_the_entry_keeps_the_snapshot_digest(rules: Path, cache: Path) -> None:
     written = load_cached([rules], cache)
     read = load_cached([rules], cache)
-    assert read.digest == written.digest == rulestate._payload(read.rules)[0]
+    assert read.digest == written.digest == rulecache.snapshot(read.rules)[0]
 
 
 def test_a_code_change_is_a_new_entry(rules: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
