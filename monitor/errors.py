@@ -12,6 +12,8 @@ Lower layers raise these; only ``monitor.cli`` turns them into exit codes and me
 
 from __future__ import annotations
 
+import reprlib
+
 
 class MonitorError(Exception):
     """Base of every error monitor raises on purpose."""
@@ -55,3 +57,22 @@ class StorageError(MonitorError):
 
 class NotifyError(MonitorError):
     """Raised by ``monitor.notify`` when a channel URL is invalid or a send failed."""
+
+
+
+QUOTE_LIMIT = 80
+_REPR = reprlib.Repr()  # keyword arguments only from Python 3.12
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, QUOTE_LIMIT, QUOTE_LIMIT, 40
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A short ``repr`` of ``value`` for error messages about hostile input (``reprlib`` underneath).
+
+    An error must not echo an input whole: a YAML alias bomb expands to gigabytes (its
+    plain ``repr`` never finishes), and a file can hold one 20 MB line. ``reprlib`` stops at
+    a few levels and items, and the result is cut to ``limit`` characters.
+    """
+    text = _REPR.repr(value)
+    if isinstance(value, str | bytes) and len(value) > limit:
+        text += f" ({len(value):,} characters)"
+    return text if len(text) <= limit + 24 else f"{text[:limit]}…"

@@ -18,11 +18,16 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ETAG = '"feed-v1"'
-LAST_MODIFIED = "Thu, 26 Nov 2026 08:00:00 GMT"
+# Every date the crawl compares with "now" is relative to now: a fixed date makes a test
+# that passes today fail next week (a `max_age: 2d` filter did exactly that).
+PUBLISHED = (datetime.now(UTC) - timedelta(hours=6)).replace(minute=0, second=0, microsecond=0)
+LAST_MODIFIED = format_datetime(PUBLISHED, usegmt=True)
 BOMB_SIZE = 64 * 1024 * 1024  # decompressed; about 64 KB on the wire
 SLOW_SECONDS = 1.0
 
@@ -70,7 +75,7 @@ def article(path: str, title: str, charset: str = "utf-8") -> str:
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="{charset}"><title>{title} | Fault News</title>'
         f'<link rel="canonical" href="{{base}}{path}"><meta property="og:title" content="{title}">'
-        '<meta property="article:published_time" content="2026-11-26T08:00:00Z"></head><body>'
+        f'<meta property="article:published_time" content="{PUBLISHED:%Y-%m-%dT%H:%M:%SZ}"></head><body>'
         f'<nav><a href="/">Home</a> <a href="/news/">News</a></nav><article><h1>{title}</h1>'
         f'<p class="byline">By Ann Example</p>{paragraphs}</article>'
         "<footer>(c) Fault News</footer></body></html>"
@@ -165,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
         paths = self.server.site.feed_paths
         items = "".join(
             f"<item><title>Item {n}</title><link>{self.server.site.url}{path}</link>"
-            f"<pubDate>Thu, 26 Nov 2026 0{n % 8}:00:00 GMT</pubDate></item>"
+            f"<pubDate>{format_datetime(PUBLISHED - timedelta(hours=n % 8), usegmt=True)}</pubDate></item>"
             for n, path in enumerate(paths)
         )
         channel = f"<channel><title>Fault News</title>{items}</channel>"
@@ -198,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = (
             '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
             'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-            f"<url><loc>{base}/news/ok-1.html</loc><news:news><news:publication_date>2026-11-26T08:00:00Z"
+            f"<url><loc>{base}/news/ok-1.html</loc><news:news><news:publication_date>{PUBLISHED:%Y-%m-%dT%H:%M:%SZ}"
             "</news:publication_date><news:title>One</news:title></news:news></url>"
             f"<url><loc>{base}/news/ok-2.html</loc><lastmod>2001-01-01</lastmod></url>"
             "</urlset>"
