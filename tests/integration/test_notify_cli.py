@@ -12,7 +12,7 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from monitor.store import Database, save_article, save_match
 TOKEN = "canary-tok-7f3e9a1c5b"
 PASSWORD = "canary-pw-55aa11"
 ENV = {"HOOK_TOKEN": TOKEN, "HOOK_PASSWORD": PASSWORD}
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+NOW = datetime.now(UTC) - timedelta(minutes=5)  # the CLI compares alert ages with the real now
 
 
 def write_config(tmp_path: Path, channels: str, extra: str = "") -> Path:
