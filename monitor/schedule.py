@@ -245,6 +245,11 @@ def run_forever(
             return
         if metrics is not None:
             metrics.set_role("leader")
+        # Migrate once, here, before any job runs: the first crawl, dispatch and rule-check
+        # jobs start together, and Alembic run from several threads at once fails them all.
+        # The job store's own table must not come first either, or a fresh SQLite database
+        # looks like one created by an old monitor without a schema revision.
+        Database(config.database_url).close()
         scheduler = build_scheduler(config)
         scheduler.start(paused=True)
         sync_jobs(scheduler, config)
