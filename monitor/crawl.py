@@ -38,8 +38,14 @@ from monitor.store import Database
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds past the child's own time limit before the parent kills it
+INTERRUPTED = "interrupted"  # a crawl that shutdown stopped: neither a failure nor a success
 _children: set[subprocess.Popen[bytes]] = set()
 _children_lock = threading.Lock()
+_stopping = False  # set by stop_children, under _children_lock: no new child may start
+
+
+class CrawlInterrupted(Exception):
+    """A crawl asked to start after shutdown began (``stop_children``); it never ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,8 @@ def crawl_source(
     """
     if config.path is None:
         raise ValueError("crawls need a Config loaded from a file (the child reads it again)")
+    if stopping():
+        return CrawlResult(source.name, False, 0, 0, 0.0, "monitor is shutting down", INTERRUPTED)
     if timeout is None:
         timeout = config.crawl.timeout + config.crawl.page_timeout + config.crawl.retry_after_max + GRACE
     env = dict(os.environ)
@@ -124,10 +132,25 @@ def crawl_source(
         with database.transaction() as session:
             run_id = start_run(session, source.name, datetime.now(UTC))
         command = _command(config, source, run_id, log_level, settings or {})
-        returncode, stderr = _run_child(command, env, timeout)
+        try:
+            returncode, stderr = _run_child(command, env, timeout)
+        except CrawlInterrupted:  # shutdown began between start_run and the child's start
+            returncode, stderr = 0, ""
         with database.transaction() as session:
             run = get_run(session, run_id)
             assert run is not None
+            if stopping() and run.status != "ok":  # stopped by shutdown: not the source's fault
+                stored = stored_since(session, source.name, run.started_at)
+                finish_run(
+                    session,
+                    run_id,
+                    datetime.now(UTC),
+                    pages=run.pages_fetched,
+                    stored=stored,
+                    failed=run.pages_failed,
+                    error="stopped by monitor's shutdown",
+                    status=INTERRUPTED,
+                )
             if run.status == "running":  # the child died or was killed before closing it
                 now = datetime.now(UTC)
                 if returncode is None:
@@ -151,7 +174,7 @@ def crawl_source(
                 run.pages_failed,
             )
             notice = None
-            if run.status != "skipped":
+            if run.status not in ("skipped", INTERRUPTED):  # neither says anything of the source
                 health = health_of(session, source.name)
                 times = article_times(session, source.name)
                 notice = record_run(health, run, source, times, config.operator, datetime.now(UTC))
@@ -216,10 +239,12 @@ def _run_child(command: list[str], env: dict[str, str], timeout: float) -> tuple
     On timeout (or an interrupt of ours) the whole group is killed: the crawl process and
     any ingest workers it spawned, which would otherwise hold its stderr pipe open.
     """
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
-    with _children_lock:
+    with _children_lock:  # checked and registered at once: stop_children misses no child
+        if _stopping:
+            raise CrawlInterrupted
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         _children.add(process)
     try:
         _, stderr = process.communicate(timeout=timeout)
@@ -241,9 +266,24 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def stop_children(grace: float = 10.0) -> None:
-    """Ask running crawl children to stop (SIGTERM: Scrapy closes cleanly), then kill."""
+def stopping() -> bool:
+    """True once ``stop_children`` has run: crawls still queued must not start."""
     with _children_lock:
+        return _stopping
+
+
+def allow_children() -> None:
+    """Let crawls start again (``monitor run`` calls it when it starts scheduling)."""
+    global _stopping
+    with _children_lock:
+        _stopping = False
+
+
+def stop_children(grace: float = 10.0) -> None:
+    """Start no more crawls; ask running children to stop (SIGTERM: Scrapy closes cleanly), then kill."""
+    global _stopping
+    with _children_lock:
+        _stopping = True
         children = list(_children)
     for child in children:
         child.terminate()

@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import scrapyd
 from monitor.config import Config, Source, load_config
-from monitor.crawl import crawl_if_due, stop_children
+from monitor.crawl import INTERRUPTED, allow_children, crawl_if_due, stop_children, stopping
 from monitor.dialects import driver_url
 from monitor.errors import MonitorError
 from monitor.locks import scheduler_lock
@@ -62,8 +62,11 @@ def run_crawl_job(config_path: str, source_name: str) -> None:
             return
         log.info("crawl of %s: scrapyd %s job %s", source_name, handoff.node, handoff.job or "already queued")
         return
+    if stopping():  # queued before shutdown began: it must not start now
+        log.info("crawl of %s not started: monitor is shutting down", source_name)
+        return
     result = crawl_if_due(config, config.source(source_name))  # adaptive polling may say not yet
-    if result is None:
+    if result is None or result.status == INTERRUPTED:
         return
     if not result.ok:
         log.warning("crawl of %s failed: %s", source_name, result.error)
@@ -251,6 +254,7 @@ def run_forever(
         # looks like one created by an old monitor without a schema revision.
         Database(config.database_url).close()
         scheduler = build_scheduler(config)
+        allow_children()
         scheduler.start(paused=True)
         sync_jobs(scheduler, config)
         scheduler.resume()
