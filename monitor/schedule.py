@@ -46,6 +46,8 @@ DISPATCH_JOB = "dispatch"
 RULES_JOB = "rules"
 _rule_reports: dict[str, str] = {}  # config path -> the rule errors last logged
 STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
+_dispatch_lock = threading.Lock()  # one dispatcher per process (run_dispatch_job)
+_dispatch_wanted = threading.Event()
 
 
 def run_crawl_job(config_path: str, source_name: str) -> None:
@@ -94,13 +96,27 @@ def run_rules_job(config_path: str) -> None:
 
 
 def run_dispatch_job(config_path: str) -> None:
-    """Scheduled job: send every due alert (stable name: pickled)."""
-    config = load_config(config_path)
-    database = Database(config.database_url)
-    try:
-        Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
-    finally:
-        database.close()
+    """Scheduled job: send every due alert (stable name: pickled).
+
+    One dispatch at a time per process: the dispatch job and the dispatch after each crawl
+    would otherwise send side by side, and a kill of the process would then cut two sends
+    short (two duplicates) instead of one. A dispatch asked for while one runs is not lost:
+    the running one goes round once more.
+    """
+    _dispatch_wanted.set()
+    while _dispatch_wanted.is_set():  # checked after the lock is released: no request is missed
+        if not _dispatch_lock.acquire(blocking=False):
+            return  # the running dispatch has seen the request and will go round again
+        try:
+            _dispatch_wanted.clear()
+            config = load_config(config_path)
+            database = Database(config.database_url)
+            try:
+                Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
+            finally:
+                database.close()
+        finally:
+            _dispatch_lock.release()
 
 
 def _trigger(source: Source) -> IntervalTrigger | CronTrigger:
