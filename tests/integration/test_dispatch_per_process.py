@@ -19,7 +19,7 @@ from monitor.schedule import run_dispatch_job
 from monitor.store import Database, save_article, save_match
 
 ALERTS = 12
-WORDS = "alliance electric vans plants software suppliers batteries Europe prices".split()
+WORDS = ["alliance", "electric", "vans", "plants", "software", "suppliers", "batteries", "Europe", "prices"]
 
 
 class SlowReceiver:
