@@ -28,17 +28,22 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from monitor.config import Config, Source
 from monitor.errors import NotifyError
 from monitor.health import Notice, is_due, record_run
+from monitor.locks import crawl_lock
+from monitor.models import CrawlRun
 from monitor.runs import article_times, finish_run, get_run, health_of, start_run, stored_since
 from monitor.store import Database
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds past the child's own time limit before the parent kills it
 INTERRUPTED = "interrupted"  # a crawl that shutdown stopped: neither a failure nor a success
+ORPHAN_AGE = timedelta(minutes=1)  # a running row older than this with a free crawl lock is orphaned
 _children: set[subprocess.Popen[bytes]] = set()
 _children_lock = threading.Lock()
 _stopping = False  # set by stop_children, under _children_lock: no new child may start
@@ -129,6 +134,7 @@ def crawl_source(
     started = time.monotonic()
     database = Database(config.database_url)
     try:
+        _close_orphaned_runs(database, source.name)
         with database.transaction() as session:
             run_id = start_run(session, source.name, datetime.now(UTC))
         command = _command(config, source, run_id, log_level, settings or {})
@@ -186,6 +192,35 @@ def crawl_source(
     return result
 
 
+def _close_orphaned_runs(database: Database, source: str) -> None:
+    """Close as ``interrupted`` the runs of ``source`` left ``running`` by a crawl that was killed.
+
+    A crawl process holds its source's crawl lock (``monitor.locks``) for as long as it
+    lives, so when the lock is free no crawl of the source runs anywhere, and every run row
+    still ``running`` lost its process (the whole process tree was killed). Runs younger
+    than ``ORPHAN_AGE`` are left alone: their child may be starting and not hold the lock yet.
+    """
+    lock = crawl_lock(database.url, source)
+    if lock is None:  # a crawl of this source is running: its rows are its own
+        return
+    try:
+        now = datetime.now(UTC)
+        with database.transaction() as session:
+            orphans = session.scalars(
+                select(CrawlRun).where(
+                    CrawlRun.source == source,
+                    CrawlRun.status == "running",
+                    CrawlRun.started_at < now - ORPHAN_AGE,
+                )
+            ).all()
+            for run in orphans:
+                log.warning("crawl run %d of %s lost its process: closed as interrupted", run.id, source)
+                run.status, run.finished_at = INTERRUPTED, now
+                run.error = "its crawl process was gone (killed with its parent)"
+    finally:
+        lock.release()
+
+
 def _command(
     config: Config, source: Source, run_id: int, log_level: str, extra: Mapping[str, object]
 ) -> list[str]:
@@ -204,6 +239,7 @@ def _command(
         "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
         "MONITOR_WORKERS": crawl.workers,
         "MONITOR_SCHEMA_CHECKED": 1,  # crawl_source opened the database (migrating a new one) first
+        "MONITOR_PARENT_PID": os.getpid(),  # the child stops if we die (monitor.parentwatch)
         **extra,
     }
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"source={source.name}"]

@@ -32,6 +32,7 @@ from monitor.errors import MonitorError
 from monitor.extensions import ALREADY_RUNNING
 from monitor.ingest import Counts, Ingester, IngestPool, Page, load_ruleset
 from monitor.items import FailureItem, PageItem, ValidatorItem
+from monitor.parentwatch import PARENT_GONE
 from monitor.runs import (
     Failure,
     Validators,
@@ -179,6 +180,9 @@ class StoragePipeline:
             status, error = "failed", f"all {failed} article page(s) failed: {_summary(self.failures)}"
         elif reason == ALREADY_RUNNING:
             status, error = "skipped", "another crawl of this source was running"
+        elif reason in (PARENT_GONE, "shutdown"):  # stopped from outside: not the source's failure
+            status = "interrupted"
+            error = "the process that started this crawl died" if reason == PARENT_GONE else "stopped"
         elif reason not in (None, "finished"):
             status = "partial" if self.counts.stored else "failed"
             error = f"crawl ended early ({reason}): not every page was fetched"

@@ -55,7 +55,10 @@ DOWNLOADER_MIDDLEWARES = {
 }
 TWISTED_DNS_RESOLVER = "monitor.safety.GuardedResolver"
 ITEM_PIPELINES = {"monitor.pipelines.StoragePipeline": 300}
-EXTENSIONS = {"monitor.extensions.CrawlLock": 100}  # one running crawl per source
+EXTENSIONS = {
+    "monitor.extensions.CrawlLock": 100,  # one running crawl per source
+    "monitor.parentwatch.ParentWatch": 110,  # the crawl ends with the process that started it
+}
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -64,6 +67,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Where the pipeline finds monitor.yaml; set by ``monitor crawl`` for each child process.
 MONITOR_CONFIG = ""
 MONITOR_RUN_ID = 0  # the crawl_runs row the parent opened; 0: the pipeline opens one
+MONITOR_PARENT_PID = 0  # the process that started the crawl; 0: none to watch
 MONITOR_ALLOW_PRIVATE = False  # the source's allow_private
 MONITOR_WORKERS = -1  # parse/store/match worker processes; -1: crawl.workers of monitor.yaml
 MONITOR_RETRY_AFTER_MAX = 120  # crawl.retry_after_max, seconds
