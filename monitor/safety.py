@@ -16,7 +16,8 @@ fetched from inside the network that runs monitor. Two pieces close that:
 
 A source with ``allow_private: true`` (tests on 127.0.0.1, intranet sites) turns the
 address check off for its crawl (setting ``MONITOR_ALLOW_PRIVATE``); the scheme check stays.
-Python's ``ipaddress`` decides what is public: ``is_global``, IPv4-mapped IPv6 unwrapped.
+Python's ``ipaddress`` decides what is public: ``is_global``, and for IPv6 forms that carry an
+IPv4 address (IPv4-mapped and -compatible, NAT64, 6to4, Teredo) the carried address too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
 SCHEMES = frozenset({"http", "https"})
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # ::a.b.c.d, deprecated (RFC 4291): never public
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: the IPv4 in the last 32 bits
+# RFC 8215 local-use NAT64: the operator picks where the IPv4 sits, and it is not globally
+# reachable (IANA special-purpose registry), so all of it is refused.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 class RefusedRequest(IgnoreRequest):
@@ -53,13 +59,42 @@ class BlockedAddressError(DNSLookupError):
 
 
 def is_public(address: str) -> bool:
-    """Whether ``address`` (an IP literal) is a public, routable unicast address."""
+    """Whether ``address`` (an IP literal) is a public, routable unicast address.
+
+    An IPv6 address that carries an IPv4 address (``embedded_ipv4``) is public only if
+    every IPv4 address it carries is: ``[::127.0.0.1]``, ``64:ff9b::a9fe:a9fe`` (NAT64 to
+    169.254.169.254) or ``2002:7f00:1::`` (6to4 from 127.0.0.1) reach the inside as
+    surely as the IPv4 literal would, and ``ipaddress`` calls several of them global.
+    """
     try:
         ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # only the IPv4 address counts (what a socket connects to)
+            return _public(ip.ipv4_mapped)
+        if ip in _LOCAL_NAT64 or ip in _IPV4_COMPATIBLE:
+            return False
+        if not all(_public(carried) for carried in embedded_ipv4(ip)):
+            return False
+    return _public(ip)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, NAT64, 6to4, Teredo."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE or ip in _NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:  # 2002::/16, the IPv4 address in bits 16-48
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:  # 2001::/32: (server, client), the client un-XOR-ed by ipaddress
+        found.extend(ip.teredo)
+    return found
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from monitor.safety import (
     BlockedAddressError,
     GuardedResolver,
     RefusedRequest,
+    embedded_ipv4,
     is_public,
     refusal,
 )
@@ -48,7 +50,69 @@ def test_non_public_addresses(address: str) -> None:
     assert not is_public(address)
 
 
-@pytest.mark.parametrize("address", [PUBLIC, "8.8.8.8", "2001:4860:4860::8888", "[2606:4700::1111]"])
+# Every IPv6 form that carries an IPv4 address: (address, the IPv4 it carries).
+EMBEDDED = [
+    ("::ffff:127.0.0.1", "mapped"),
+    ("::ffff:7f00:1", "mapped, hex"),
+    ("::ffff:10.0.0.8", "mapped"),
+    ("::127.0.0.1", "compatible"),
+    ("[::127.0.0.1]", "compatible, as written in a URL"),
+    ("::7f00:1", "compatible, hex"),
+    ("::169.254.169.254", "compatible"),
+    ("::192.168.1.1", "compatible"),
+    ("64:ff9b::127.0.0.1", "NAT64"),
+    ("64:ff9b::7f00:1", "NAT64, hex"),
+    ("64:ff9b::a9fe:a9fe", "NAT64 to the metadata address"),
+    ("64:ff9b::10.1.2.3", "NAT64"),
+    ("64:ff9b:1::a00:1", "local-use NAT64 (RFC 8215)"),
+    ("64:ff9b:1:7f00:1::", "local-use NAT64, IPv4 after a /48 prefix"),
+    ("64:ff9b:1::8.8.8.8", "local-use NAT64 is never global"),
+    ("2002:7f00:1::", "6to4 from 127.0.0.1"),
+    ("2002:7f00:1:ffff::1", "6to4 from 127.0.0.1, any subnet"),
+    ("2002:a9fe:a9fe::1", "6to4 from 169.254.169.254"),
+    ("2002:c0a8:101::1", "6to4 from 192.168.1.1"),
+    ("2002:a00:8::1", "6to4 from 10.0.0.8"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo, client 127.0.0.1 (XOR-ed)"),
+    ("2001:0:4136:e378:8000:63bf:f5ff:fff7", "Teredo, client 10.0.0.8 (XOR-ed)"),
+    ("2001:0:4136:e378:8000:63bf:5601:5601", "Teredo, client 169.254.169.254 (XOR-ed)"),
+]
+
+
+@pytest.mark.parametrize(("address", "form"), EMBEDDED)
+def test_ipv6_forms_carrying_a_private_ipv4_are_refused(address: str, form: str) -> None:
+    assert not is_public(address), form
+    host = address if address.startswith("[") else f"[{address}]"
+    reason = refusal(f"http://{host}/feed.xml")
+    assert reason is not None, form
+    assert "private, loopback or link-local" in reason
+
+
+@pytest.mark.parametrize(
+    ("address", "carried"),
+    [
+        ("::ffff:127.0.0.1", ["127.0.0.1"]),
+        ("::127.0.0.1", ["127.0.0.1"]),
+        ("64:ff9b::a9fe:a9fe", ["169.254.169.254"]),
+        ("2002:7f00:1::", ["127.0.0.1"]),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", ["65.54.227.120", "127.0.0.1"]),  # server, client
+        ("2001:4860:4860::8888", []),
+    ],
+)
+def test_the_ipv4_an_ipv6_address_carries(address: str, carried: list[str]) -> None:
+    assert [str(ip) for ip in embedded_ipv4(ipaddress.IPv6Address(address))] == carried
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        PUBLIC,
+        "8.8.8.8",
+        "2001:4860:4860::8888",
+        "[2606:4700::1111]",
+        "::ffff:8.8.8.8",  # mapped, carrying a public address
+        "64:ff9b::8.8.8.8",  # NAT64 to a public address: how an IPv6-only network reaches it
+    ],
+)
 def test_public_addresses(address: str) -> None:
     assert is_public(address)
 
@@ -62,6 +126,9 @@ def test_public_addresses(address: str) -> None:
         ("data:text/html,hello", "scheme 'data'"),
         ("http://127.0.0.1:6379/", "127.0.0.1 is a private"),
         ("http://[::1]/feed", "::1 is a private"),
+        ("http://[::127.0.0.1]/feed", "::127.0.0.1 is a private"),
+        ("http://[64:ff9b::7f00:1]:6379/", "64:ff9b::7f00:1 is a private"),
+        ("http://[2002:a9fe:a9fe::]/latest/meta-data/", "2002:a9fe:a9fe:: is a private"),
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
         ("http:///no-host", "without a host"),
     ],
