@@ -10,15 +10,19 @@ reported, with what it holds.
 Fetching is the standard library's ``urllib``, kept to the crawler's rules: the given
 User-Agent, robots.txt obeyed for the probes, a timeout, a size cap, http/https only, and
 no private, loopback or link-local address on any redirect hop (``monitor.safety``) unless
-``allow_private``.
+``allow_private``. Each hop's host is resolved once and the connection goes to the address
+that was checked (``GuardedFetcher``), so DNS rebinding cannot swap it in between.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
+import http.client
 import io
 import re
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -169,41 +173,136 @@ def to_yaml(site: str, found: list[Found], allow_private: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-class GuardedFetcher:
-    """``urllib`` with the crawler's rules: User-Agent, timeout, size cap, the address guard on every hop."""
+Resolve = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo
+Connect = Callable[..., socket.socket]  # socket.create_connection
 
-    def __init__(self, user_agent: str, *, allow_private: bool = False, timeout: float = 15.0) -> None:
+
+class GuardedFetcher:
+    """``urllib`` with the crawler's rules: User-Agent, timeout, size cap, the address guard on every hop.
+
+    Each hop's host is resolved once (``resolve``, ``socket.getaddrinfo`` by default), every
+    address is checked, and the connection goes to exactly those addresses (``connect``):
+    resolving again to connect, as urllib does, let a name answer a public address to the
+    check and 127.0.0.1 to the connection (DNS rebinding). The name stays in the Host
+    header and in TLS (SNI, certificate check). Proxies from the environment are not used:
+    through a proxy, the proxy would resolve the name and the check would mean nothing.
+    """
+
+    def __init__(
+        self,
+        user_agent: str,
+        *,
+        allow_private: bool = False,
+        timeout: float = 15.0,
+        resolve: Resolve = socket.getaddrinfo,
+        connect: Connect = socket.create_connection,
+    ) -> None:
         self.user_agent = user_agent
         self.allow_private = allow_private
         self.timeout = timeout
-        guard = self.check
+        self.resolve = resolve
+        self.connect = connect
+        self.tls = ssl.create_default_context()
+        self.tls.set_alpn_protocols(["http/1.1"])
+        fetcher = self
 
         class _Redirects(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *args: Any) -> Any:  # (req, fp, code, msg, headers, newurl)
-                guard(args[-1])
+                reason = refusal(args[-1], fetcher.allow_private)  # the address: when connecting
+                if reason is not None:
+                    raise urllib.error.URLError(reason)
                 return super().redirect_request(*args)
 
-        self.opener = urllib.request.build_opener(_Redirects())
+        class _HTTP(urllib.request.HTTPHandler):
+            def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(functools.partial(fetcher.connection, https=False), req)
+
+        class _HTTPS(urllib.request.HTTPSHandler):
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(functools.partial(fetcher.connection, https=True), req)
+
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _HTTP(), _HTTPS(), _Redirects()
+        )
+
+    def addresses(self, host: str, port: int | None = None) -> list[str]:
+        """The addresses of ``host``, resolved once; ``URLError`` if one is refused (allow_private off)."""
+        try:
+            infos = self.resolve(host.strip("[]"), port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise urllib.error.URLError(f"cannot resolve {host}: {exc}") from None
+        found = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not found:
+            raise urllib.error.URLError(f"cannot resolve {host}: no address")
+        if not self.allow_private:
+            reason = next((r for address in found if (r := address_refusal(host, address))), None)
+            if reason is not None:
+                raise urllib.error.URLError(reason)
+        return found
 
     def check(self, url: str) -> None:
         """Raise ``urllib.error.URLError`` for a URL the crawler would refuse."""
         reason = refusal(url, self.allow_private)
-        if reason is None and not self.allow_private:
-            host = urlsplit(url).hostname or ""
-            try:
-                addresses = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
-            except socket.gaierror as exc:
-                raise urllib.error.URLError(f"cannot resolve {host}: {exc}") from None
-            reason = next((r for a in sorted(addresses) if (r := address_refusal(host, str(a)))), None)
         if reason is not None:
             raise urllib.error.URLError(reason)
+        if not self.allow_private:
+            self.addresses(urlsplit(url).hostname or "")
+
+    def connection(self, host: str, *, https: bool, **options: Any) -> http.client.HTTPConnection:
+        """An http.client connection to ``host`` ("name:port") pinned to its checked addresses.
+
+        urllib calls this for every hop, redirects included (``do_open``'s ``http_class``).
+        """
+        cls = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+        connection = cls(host, **options)
+        addresses = self.addresses(connection.host, connection.port)
+        connection.pin(addresses, self.connect, self.tls)
+        return connection
 
     def __call__(self, url: str) -> tuple[str, bytes]:
         """The final URL and the body (at most ``MAX_BYTES``); ``OSError`` on any failure."""
-        self.check(url)
+        reason = refusal(url, self.allow_private)
+        if reason is not None:
+            raise urllib.error.URLError(reason)
         request = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
         with self.opener.open(request, timeout=self.timeout) as response:
             return response.geturl(), response.read(MAX_BYTES)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An ``HTTPConnection`` that connects to addresses checked beforehand, not to its host's."""
+
+    addresses: list[str]
+    opener: Connect
+    tls: ssl.SSLContext
+
+    def pin(self, addresses: list[str], opener: Connect, tls: ssl.SSLContext) -> None:
+        """Connect to ``addresses`` (in turn, like ``socket.create_connection``) with ``opener``."""
+        self.addresses, self.opener, self.tls = addresses, opener, tls
+
+    def connect(self) -> None:
+        """Open the socket to the first checked address that answers."""
+        self.sock = self._open()
+
+    def _open(self) -> socket.socket:
+        error: OSError | None = None
+        source = getattr(self, "source_address", None)  # set by HTTPConnection, not in its stubs
+        for address in self.addresses:
+            try:
+                return self.opener((address, self.port), self.timeout, source)
+            except OSError as exc:
+                error = exc
+        raise error or OSError(f"no address for {self.host}")
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """The same for https: TLS with the host's name (SNI, certificate) over the pinned socket."""
+
+    default_port = http.client.HTTPS_PORT
+
+    def connect(self) -> None:
+        """Open the socket to a checked address, then TLS for the host's name."""
+        self.sock = self.tls.wrap_socket(self._open(), server_hostname=self.host)
 
 
 def _robots(fetch: Fetch, root: str) -> Protego | None:
