@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -33,10 +34,11 @@ from monitor import scrapyd
 from monitor.config import Config, Source, load_config
 from monitor.crawl import INTERRUPTED, allow_children, crawl_if_due, stop_children, stopping
 from monitor.dialects import driver_url
-from monitor.errors import MonitorError
-from monitor.locks import scheduler_lock
+from monitor.errors import StorageError
+from monitor.locks import Lock, scheduler_lock
 from monitor.metrics import serve_metrics
 from monitor.notify import Dispatcher
+from monitor.outage import Outage, is_unreachable
 from monitor.rulestate import running_rules
 from monitor.store import Database
 
@@ -48,10 +50,33 @@ _rule_reports: dict[str, str] = {}  # config path -> the rule errors last logged
 STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 _dispatch_lock = threading.Lock()  # one dispatcher per process (run_dispatch_job)
 _dispatch_wanted = threading.Event()
+_job_outage = Outage(log, "the scheduled jobs")  # one log line per outage, whichever job meets it
+
+
+@contextmanager
+def _outage_tolerant() -> Iterator[None]:
+    """Run a job's body; a database that cannot be reached makes one log line per outage.
+
+    The job simply runs again at its next time: a crawl or dispatch missed during a blip
+    is due again, and nothing it had done is lost (every step is its own transaction).
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        _job_outage.failed(exc)
+        return
+    _job_outage.recovered()
 
 
 def run_crawl_job(config_path: str, source_name: str) -> None:
     """Scheduled job: crawl one source, then send what it matched (stable name: pickled)."""
+    with _outage_tolerant():
+        _crawl_job(config_path, source_name)
+
+
+def _crawl_job(config_path: str, source_name: str) -> None:
     config = load_config(config_path)
     if config.scrapyd:  # scrapyd nodes run the crawl; the dispatch job sends what it matches
         source = config.source(source_name)
@@ -79,6 +104,11 @@ def run_rules_job(config_path: str) -> None:
     """Scheduled job: re-read the rule files, keep the last good version of a broken one in
     the database for the crawls, and log errors once when they appear (stable name: pickled).
     """
+    with _outage_tolerant():
+        _rules_job(config_path)
+
+
+def _rules_job(config_path: str) -> None:
     config = load_config(config_path)
     database = Database(config.database_url)
     try:
@@ -109,12 +139,13 @@ def run_dispatch_job(config_path: str) -> None:
             return  # the running dispatch has seen the request and will go round again
         try:
             _dispatch_wanted.clear()
-            config = load_config(config_path)
-            database = Database(config.database_url)
-            try:
-                Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
-            finally:
-                database.close()
+            with _outage_tolerant():
+                config = load_config(config_path)
+                database = Database(config.database_url)
+                try:
+                    Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
+                finally:
+                    database.close()
         finally:
             _dispatch_lock.release()
 
@@ -242,8 +273,9 @@ def run_forever(
     Only one scheduler may be active per database (``monitor.locks.scheduler_lock``): on
     PostgreSQL a second one waits as a standby, polling every ``poll`` seconds, and takes
     over when the active one dies; on SQLite it is refused. A leader that loses its lock
-    (its database session dropped) stops with a ``MonitorError`` rather than run beside
-    the standby that has taken over.
+    (its database session dropped: a network blip, a failover) stops its scheduler and
+    crawls, so that it never runs beside a standby that has taken over, and stands by
+    itself until it can take the lock back.
     """
     stop = threading.Event()
 
@@ -252,44 +284,87 @@ def run_forever(
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler: BackgroundScheduler | None = None
-    lock = None
     metrics = None
+    first = True
     try:
         if config.metrics_port is not None:
             metrics = serve_metrics(config.database_url, config.metrics_port)
-            metrics.set_role("standby")
-        lock = scheduler_lock(config.database_url, stop, poll=poll, on_wait=on_standby)
-        if lock is None:  # stopped while standing by
-            return
+        while not stop.is_set():
+            if metrics is not None:
+                metrics.set_role("standby")
+            lock = _take_lock(config, stop, poll, on_standby, wait_for_server=not first)
+            if lock is None:  # stopped while standing by
+                return
+            if metrics is not None:
+                metrics.set_role("leader")
+            try:
+                _lead(config, lock, stop, on_start if first else None)
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+            finally:
+                lock.release()
+            first = False
+            if not stop.is_set():
+                log.warning("lost the scheduler lock (database unreachable): standing by to take it back")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if metrics is not None:
-            metrics.set_role("leader")
-        # Migrate once, here, before any job runs: the first crawl, dispatch and rule-check
-        # jobs start together, and Alembic run from several threads at once fails them all.
-        # The job store's own table must not come first either, or a fresh SQLite database
-        # looks like one created by an old monitor without a schema revision.
-        Database(config.database_url).close()
-        scheduler = build_scheduler(config)
-        allow_children()
+            metrics.stop()
+
+
+def _take_lock(
+    config: Config,
+    stop: threading.Event,
+    poll: float,
+    on_standby: Callable[[], None] | None,
+    *,
+    wait_for_server: bool,
+) -> Lock | None:
+    """The scheduler lock, or None once ``stop`` is set while waiting for it.
+
+    At the first start an unreachable database is an error (a wrong URL should say so at
+    once); a leader taking its lock back after an outage waits for the server instead.
+    """
+    outage = Outage(log, "the scheduler")
+    while True:
+        try:
+            lock = scheduler_lock(config.database_url, stop, poll=poll, on_wait=on_standby)
+        except StorageError as exc:
+            if not wait_for_server or not is_unreachable(exc):
+                raise
+            if stop.wait(outage.failed(exc)):
+                return None
+            continue
+        outage.recovered()
+        return lock
+
+
+def _lead(
+    config: Config,
+    lock: Lock,
+    stop: threading.Event,
+    on_start: Callable[[BackgroundScheduler], None] | None,
+) -> None:
+    """Schedule every job while ``lock`` is held; return when ``stop`` is set or the lock is lost."""
+    # Migrate once, here, before any job runs: the first crawl, dispatch and rule-check
+    # jobs start together, and Alembic run from several threads at once fails them all.
+    # The job store's own table must not come first either, or a fresh SQLite database
+    # looks like one created by an old monitor without a schema revision.
+    Database(config.database_url).close()
+    scheduler = build_scheduler(config)
+    allow_children()
+    try:
         scheduler.start(paused=True)
         sync_jobs(scheduler, config)
         scheduler.resume()
         if on_start is not None:
             on_start(scheduler)
-        while not stop.wait(1.0):
-            if not lock.held():
-                raise MonitorError(
-                    "lost the scheduler lock (the database session dropped); stopping so that "
-                    "only one scheduler runs: restart `monitor run` to stand by again"
-                )
+        while not stop.wait(1.0) and lock.held():
+            pass
     finally:
         stop_children()
-        if scheduler is not None and scheduler.running:
+        if scheduler.running:
             scheduler.pause()  # no new job starts while the executors shut down
             scheduler.shutdown(wait=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if lock is not None:
-            lock.release()
-        if metrics is not None:
-            metrics.stop()

@@ -7,6 +7,7 @@ on one PostgreSQL database, on any machine, and every alert is sent once.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from types import FrameType
@@ -17,8 +18,10 @@ import click
 from monitor.cli.pipeline import dispatch as dispatch_due
 from monitor.errors import MonitorError
 from monitor.metrics import serve_metrics
+from monitor.outage import Outage, is_unreachable
 from monitor.store import Database
 
+log = logging.getLogger(__name__)
 
 def register(main: click.Group) -> None:
     """Attach this module's commands to the top-level group."""
@@ -71,6 +74,7 @@ def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) 
         database.close()
         raise click.ClickException(f"metrics port {address}: {exc}") from None
     totals = [0, 0, 0]
+    outage = Outage(log, "the dispatcher")
     try:
         if not once:
             served = f"; metrics on http://{metrics.host}:{metrics.port}/metrics" if metrics else ""
@@ -78,7 +82,18 @@ def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) 
                 f"monitor dispatch: database {config.database_url.split('@')[-1]}{served}; Ctrl-C to stop"
             )
         while not stop.is_set():
-            report = dispatch_due(config, database)
+            try:
+                report = dispatch_due(config, database)
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+                if once:
+                    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                    raise click.ClickException(f"database unreachable: {reason}") from None
+                database.engine.dispose()  # no dead pooled connection once the server is back
+                stop.wait(outage.failed(exc))
+                continue
+            outage.recovered()
             figures = (report.sent, report.retrying, report.failed)
             totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
             if once:
