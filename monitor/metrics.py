@@ -8,11 +8,15 @@ What belongs to the serving process itself (is this scheduler the active one?) i
 ordinary gauge beside them.
 
 The server is the standard library's WSGI server, threaded, as prometheus-client's own
-``start_wsgi_server`` builds it, with ``/healthz`` in front of the metrics app.
+``start_wsgi_server`` builds it, with ``/healthz`` in front of the metrics app. Each
+connection gets a read timeout (``READ_TIMEOUT``): the server starts a thread per
+connection, and a client that sends half a request and then nothing would otherwise keep
+its thread forever (a few thousand such connections and the process runs out of threads).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -30,9 +34,11 @@ from monitor.models import AlertRow, ArticleRow, CrawlRun, MatchRow
 from monitor.outbox import ALERT_STATUSES
 from monitor.store import Database
 
+log = logging.getLogger(__name__)
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 DEFAULT_HOST = "127.0.0.1"
 SUCCESS = ("ok", "partial")  # a partial crawl (some pages failed) still reached the source
+READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; a scrape sends it at once
 
 
 class DatabaseCollector(Collector):
@@ -184,7 +190,9 @@ def _timestamp(value: datetime) -> float:
 class MetricsServer:
     """``/metrics`` (Prometheus text format) and ``/healthz`` on one port, in a thread."""
 
-    def __init__(self, database: Database, host: str = DEFAULT_HOST, port: int = 0) -> None:
+    def __init__(
+        self, database: Database, host: str = DEFAULT_HOST, port: int = 0, read_timeout: float = READ_TIMEOUT
+    ) -> None:
         self.database = database
         self.registry = CollectorRegistry()
         self.registry.register(DatabaseCollector(database))
@@ -203,7 +211,8 @@ class MetricsServer:
                 return [body.encode("utf-8")]
             return metrics_app(environ, start_response)  # type: ignore[no-any-return]
 
-        self._server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+        handler = type("_TimedHandler", (_QuietHandler,), {"timeout": read_timeout})
+        self._server = make_server(host, port, app, _Server, handler_class=handler)
         self.host = host
         self.port = int(self._server.server_port)
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)
@@ -236,8 +245,31 @@ class MetricsServer:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    """No access log, and a connection that stalls past ``timeout`` is closed without a word.
+
+    ``StreamRequestHandler`` sets ``timeout`` on the socket; wsgiref's ``handle`` does not
+    catch the ``TimeoutError`` a stalled read then raises, so it is caught here.
+    """
+
+    timeout = READ_TIMEOUT
+
+    def handle(self) -> None:
+        """Serve one request; a client that stalls loses its connection, not a thread."""
+        try:
+            super().handle()
+        except TimeoutError:
+            self.close_connection = True
+
     def log_message(self, format: str, *args: Any) -> None:
         """No access log on standard error: scrapes come every few seconds."""
+
+
+class _Server(ThreadingWSGIServer):
+    """prometheus-client's threaded WSGI server, quiet about clients that hang up."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A reset or a timeout of one client is its own business: no traceback on stderr."""
+        log.debug("metrics client %s: connection ended with an error", client_address, exc_info=True)
 
 
 def parse_address(value: int | str) -> tuple[str, int]:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -173,3 +174,34 @@ def _wait_healthy(port: int, expected: str, timeout: float = 60) -> None:
             last = exc
         time.sleep(0.2)
     raise AssertionError(f"port {port}: /healthz never said {expected!r} (last: {last!r})")
+
+
+def _request_threads() -> int:
+    """Threads the metrics server started for connections (socketserver names them so)."""
+    return sum("process_request_thread" in thread.name for thread in threading.enumerate())
+
+
+@pytest.mark.timeout(60)
+def test_half_sent_requests_do_not_keep_threads(tmp_path: Path) -> None:
+    server = MetricsServer(Database(f"sqlite:///{tmp_path / 'm.db'}"), read_timeout=5.0).start()
+    clients: list[socket.socket] = []
+    try:
+        before = _request_threads()
+        for _ in range(10):
+            client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            client.sendall(b"GET /heal")  # half a request line, then nothing
+            clients.append(client)
+        deadline = time.monotonic() + 10
+        while _request_threads() < before + 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _request_threads() == before + 10  # one thread per stalled connection
+        deadline = time.monotonic() + 20
+        while _request_threads() > before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _request_threads() == before  # each timed out and gave its thread back
+        assert all(client.recv(1) == b"" for client in clients)  # the server closed them
+        assert _get(f"http://127.0.0.1:{server.port}/healthz") == (200, "ok worker\n")
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
