@@ -11,22 +11,26 @@ Two forms, mixable::
         digest: "0 8 * * 1-5"                     # this channel's digest schedule (cron)
     apprise: apprise.yml                          # apprise's own config file: URLs join their tags
 
-Secrets come from ``${ENV}`` references and are never echoed: an error names the channel
-and the position of the entry, not its text. Parsing returns errors instead of raising,
-so ``monitor check`` can list them all.
+Secrets come from ``${ENV}`` references and are never echoed: an error names the channel,
+the entry's number and position and the variables it came from, not its text. With
+``check``, apprise itself is asked whether it can use each URL (``Apprise.instantiate``),
+so ``monitor check`` refuses what would only fail at the first alert. Parsing returns
+errors instead of raising, so ``monitor check`` can list them all.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, quoted
 from monitor.redact import env_values, protect
 from monitor.yamlfile import Node, expand_env
 
@@ -34,6 +38,7 @@ DEFAULT_DIGEST = "0 * * * *"  # on the hour, in the channel's time zone
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _LONG_KEYS = ("urls", "timezone", "quiet_hours", "digest")
+_ENV_NAME = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,11 @@ def check_zone(value: Any) -> str:
     return str(value)
 
 
-def read_channels(node: Node, environ: Mapping[str, str]) -> ChannelsResult:
-    """Read the ``channels:`` mapping (short and long forms) without raising."""
+def read_channels(node: Node, environ: Mapping[str, str], check: bool = False) -> ChannelsResult:
+    """Read the ``channels:`` mapping (short and long forms) without raising.
+
+    ``check``: ask apprise whether it can use each URL (this loads its plugins).
+    """
     result = ChannelsResult()
     if not isinstance(node.value, dict):
         result.errors.append(node.error("channels must map a tag to apprise URLs"))
@@ -123,7 +131,7 @@ def read_channels(node: Node, environ: Mapping[str, str]) -> ChannelsResult:
         else:
             urls_node = value
         if urls_node is not None:
-            result.urls[tag] = _urls(tag, urls_node, environ, result.errors)
+            result.urls[tag] = _urls(tag, urls_node, environ, result.errors, check)
     return result
 
 
@@ -152,12 +160,14 @@ def _long_form(tag: str, node: Node, errors: list[ConfigError]) -> tuple[Node | 
     return fields.get("urls"), Channel(**values)
 
 
-def _urls(tag: str, node: Node, environ: Mapping[str, str], errors: list[ConfigError]) -> tuple[str, ...]:
+def _urls(
+    tag: str, node: Node, environ: Mapping[str, str], errors: list[ConfigError], check: bool
+) -> tuple[str, ...]:
     items = node.value if isinstance(node.value, list) else [node]
     urls: list[str] = []
-    for item in items:
+    for index, item in enumerate(items, start=1):
         if not isinstance(item.value, str) or not item.value.strip():
-            errors.append(item.error(f"channel {tag!r} URL must be a non-empty string"))
+            errors.append(item.error(f"channel {tag!r} URL #{index} must be a non-empty string"))
             continue
         try:
             url = expand_env(item.value, item, dict(environ))
@@ -166,13 +176,69 @@ def _urls(tag: str, node: Node, environ: Mapping[str, str], errors: list[ConfigE
             continue
         if not url:  # ``${OPTIONAL_URL:-}``: an unset option, skipped
             continue
-        protect([url] if "://" in url else [], env_values(item.value, environ) | {url})
+        # Say which entry is wrong without echoing it: it may hold a secret.
+        what = f"channel {tag!r} URL #{index}{env_origin(item.value)}"
+        with _apprise_quiet(check):
+            protect([url] if "://" in url else [], env_values(item.value, environ) | {url})
+            problem = _apprise_problem(url, from_env=bool(env_origin(item.value))) if check else None
         if "://" not in url:
-            # Say which entry is wrong without echoing it: it may hold a secret.
-            errors.append(item.error(f"channel {tag!r}: not an apprise URL (no '://')"))
+            errors.append(item.error(f"{what} is not an apprise URL (no '://')"))
+            continue
+        if problem:
+            errors.append(item.error(f"{what} {problem}"))
             continue
         urls.append(url)
     return tuple(dict.fromkeys(urls))  # the same URL twice is sent once
+
+
+def env_origin(text: object) -> str:
+    """`` (from ${NAME})`` for a written value that refers to environment variables, else ``""``.
+
+    Errors about such a value say this instead of quoting it: the expanded value is
+    usually a secret (a password in a URL, a token), and a path can be one too.
+    """
+    names = _ENV_NAME.findall(text) if isinstance(text, str) else []
+    refs = ", ".join("${" + name + "}" for name in dict.fromkeys(names))
+    return f" (from {refs})" if refs else ""
+
+
+def _apprise_problem(url: str, from_env: bool) -> str | None:
+    """Why apprise cannot use ``url`` (the rest of a sentence), or None when it can.
+
+    ``Apprise.instantiate`` is what the dispatcher calls before each send, so a URL it
+    refuses here would fail every alert. The scheme is named when apprise knows it (a
+    service's name is no secret) or when it was written in the file itself.
+    """
+    if "://" not in url:
+        return None
+    import apprise
+    from apprise.manager_plugins import NotificationManager
+
+    import monitor.notify.console  # noqa: F401  registers our console:// plugin with apprise
+
+    if apprise.Apprise.instantiate(url):
+        return None
+    scheme = url.split(":", 1)[0].lower()  # up to the first ":" (a "://" may sit in the query)
+    if scheme in NotificationManager():  # type: ignore[no-untyped-call]
+        return f"is not a {scheme}:// URL apprise can use (a token, user or host is missing or malformed)"
+    named = "" if from_env else f" {quoted(scheme)}"
+    return f"is not an apprise URL: apprise has no service for its scheme{named}"
+
+
+@contextmanager
+def _apprise_quiet(quiet: bool) -> Iterator[None]:
+    """Keep apprise's own log lines out while it is asked about URLs: they quote the URL.
+
+    They would be masked (``monitor.redact``), but the error this module reports already
+    says which entry is wrong, in a form that names no secret.
+    """
+    logger = logging.getLogger("apprise")
+    disabled = logger.disabled
+    logger.disabled = disabled or quiet
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def read_apprise_file(node: Node, base: Path, environ: Mapping[str, str]) -> ChannelsResult:

@@ -4,6 +4,15 @@ Precedence, implemented once in ``load_config``: built-in defaults < the file <
 environment (``MONITOR_DATABASE_URL``) < explicit overrides from CLI flags. Every error
 is collected with its ``file:line:col`` so ``monitor check`` can report all of them.
 Rule files are loaded by ``monitor.rules``; this module only knows where they are.
+
+What fails later is refused here, with the library that would fail: channel URLs by
+apprise itself (``check_channels``: the commands ask, the crawl children do not pay for
+loading apprise's plugins), the database URL by SQLAlchemy's ``make_url`` and dialect
+registry, CSS selectors by lxml's ``cssselect`` translator, link patterns by RE2
+(``google-re2``, which the spider matches with: linear time, so no pattern can backtrack
+for minutes), and durations against a documented maximum (``MAX_DURATION``) so that no
+timer downstream overflows. A value that came from ``${ENV}`` is never echoed in an
+error: the error names the variable instead, since the value is usually a secret.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.channels import Channel, read_apprise_file, read_channels
+from monitor.channels import Channel, env_origin, read_apprise_file, read_channels
 from monitor.crawlconfig import (
     CrawlSettings,
     OperatorSettings,
@@ -25,15 +34,17 @@ from monitor.crawlconfig import (
     read_operator,
     read_polling,
 )
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, quoted
 from monitor.yamlfile import Node, expand_env, load_yaml
 
 SOURCE_KINDS = ("feed", "sitemap", "listing")
 DEFAULT_USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
 DEFAULT_SCHEDULE_SECONDS = 15 * 60
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*(mo|s|m|h|d|w|y)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400, "y": 365 * 86400}
+MAX_DURATION = 10 * _UNITS["y"]  # longest duration a config key takes (10y); timers and columns hold it
+DURATION_EXAMPLES = "90s, 15m, 2h, 1d, 2w, 6mo or 1y"
 
 
 class ConfigErrors(ConfigError):
@@ -120,13 +131,21 @@ def load_config(
     path: Path | str,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    check_channels: bool = False,
 ) -> Config:
-    """Read ``path`` into a ``Config``; raise ``ConfigErrors`` listing every problem."""
+    """Read ``path`` into a ``Config``; raise ``ConfigErrors`` listing every problem.
+
+    ``check_channels``: also ask apprise whether it can use every channel URL. The
+    commands do (``monitor check`` and every CLI command); the processes that never send
+    (crawl children, ingest workers) read a file their parent already checked and do not
+    load apprise's plugins (about 0.2 s of CPU each).
+    """
     import os
 
     env = dict(os.environ if environ is None else environ)
     path = Path(path)
-    reader = _Reader(env)
+    reader = _Reader(env, check_channels)
     try:
         root = load_yaml(path)
     except ConfigError as error:
@@ -138,6 +157,8 @@ def load_config(
     changes: dict[str, Any] = {}
     if env.get("MONITOR_DATABASE_URL"):
         changes["database_url"] = env["MONITOR_DATABASE_URL"]
+        if problem := database_problem(changes["database_url"], from_env=True):
+            raise ConfigErrors([ConfigError(f"database URL (from MONITOR_DATABASE_URL) {problem}")])
     changes.update({key: value for key, value in (overrides or {}).items() if value is not None})
     if changes:
         from dataclasses import replace
@@ -146,19 +167,109 @@ def load_config(
     return config
 
 
-def parse_duration(text: str | int) -> int:
-    """Seconds in ``"90"``, ``"15m"``, ``"2h"`` or ``"1d"``; ``ValueError`` otherwise."""
+def parse_duration(text: str | int, maximum: int = MAX_DURATION) -> int:
+    """Seconds in ``"90"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"2w"``, ``"6mo"`` or ``"1y"``.
+
+    ``m`` is minutes, ``mo`` a month of 30 days, ``y`` a year of 365 days. ``ValueError``
+    for anything else, and for more than ``maximum`` seconds: ``timeout: 999999999999999d``
+    would otherwise overflow a timer (``OverflowError``) in the middle of a crawl.
+    """
     if isinstance(text, int) and not isinstance(text, bool):
-        if text <= 0:
-            raise ValueError("a duration must be positive")
-        return text
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+        seconds = text
+    else:
+        match = _DURATION.match(str(text)) if isinstance(text, str) else None
+        if not match:
+            raise ValueError(f"{quoted(text)} is not a duration like {DURATION_EXAMPLES}")
+        digits, unit = match.groups()
+        if len(digits) > 20:  # int() of thousands of digits is slow, and far above any maximum
+            raise ValueError(f"{quoted(text)} is longer than the maximum, {format_duration(maximum)}")
+        seconds = int(digits) * _UNITS[unit or "s"]
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if seconds > maximum:
+        raise ValueError(f"{quoted(text)} is longer than the maximum, {format_duration(maximum)}")
     return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """``seconds`` in the largest unit that divides it: ``7d`` as ``1w``, ``90`` as ``90s``."""
+    for unit in ("y", "w", "d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def database_problem(url: str, from_env: bool = False) -> str | None:
+    """What is wrong with a database URL, as the rest of a sentence; None when it is usable.
+
+    SQLAlchemy parses it (``make_url``), finds its dialect and imports its driver, as
+    ``create_engine`` would, without connecting. ``from_env``: the URL came from an
+    environment variable, so not even the name it gives a database is echoed.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from monitor.dialects import driver_url
+
+    try:
+        parsed = make_url(driver_url(url))
+    except (ArgumentError, ValueError):
+        return "is not a SQLAlchemy URL like sqlite:///monitor.db or postgresql://user@host/db"
+    try:
+        dialect: Any = parsed.get_dialect()
+    except NoSuchModuleError:
+        name = "" if from_env else f" ({quoted(parsed.drivername)})"
+        return f"names a database or driver SQLAlchemy does not know{name}; use sqlite:// or postgresql://"
+    if dialect.name not in ("sqlite", "postgresql"):
+        return f"is for {dialect.name}; monitor supports SQLite and PostgreSQL"
+    if getattr(dialect, "is_async", False):
+        return f"names the asyncio driver {dialect.driver}; use postgresql:// (psycopg 3)"
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        return f"names the driver {dialect.driver}, which is not installed; use postgresql:// (psycopg 3)"
+    return None
+
+
+def compile_link_pattern(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (``re2.error`` if RE2 cannot), as link patterns are matched.
+
+    RE2 runs in linear time, so ``(a+)+$`` cannot stall a crawl; it has no backreferences
+    or lookaround. ``log_errors`` off: RE2 would print its own parse errors on stderr.
+    """
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def check_css(selector: Any) -> str:
+    """``selector`` if lxml can use it as ``monitor.parse`` does, else ``ValueError``.
+
+    cssselect (through ``lxml.cssselect``) translates it to XPath, which is what fails on
+    a page otherwise; Scrapy's ``::text`` and ``::attr()`` are not CSS and fail here too.
+    """
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
+
+    try:
+        CSSSelector(str(selector), translator="html")
+    except SelectorError as exc:
+        raise ValueError(
+            f"{quoted(selector)} is not a CSS selector lxml can use ({_cut(str(exc))})"
+        ) from None
+    return str(selector)
+
+
+def _shown(node: Node, value: str) -> str:
+    """How an error shows ``value``, which ``node`` expanded: quoted, or where it came from."""
+    return env_origin(node.value) or f" {quoted(value)}"
+
+
+def _cut(text: str, limit: int = 160) -> str:
+    """A library's message about our input, cut short: it may quote the input whole."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -169,8 +280,9 @@ def _suggest(word: str, choices: list[str]) -> str:
 class _Reader:
     """Walks the YAML node tree, collecting every error instead of stopping at the first."""
 
-    def __init__(self, environ: dict[str, str]) -> None:
+    def __init__(self, environ: dict[str, str], check_channels: bool = False) -> None:
         self.environ = environ
+        self.check_channels = check_channels
         self.errors: list[ConfigError] = []
         self.channel_settings: dict[str, Channel] = {}
 
@@ -239,6 +351,9 @@ class _Reader:
         database = default_database_url(base)
         if "database" in fields and (url := self.text(fields["database"], "database", env=True)):
             database = _resolve_sqlite(url, base)
+            origin = env_origin(fields["database"].value)
+            if problem := database_problem(database, from_env=bool(origin)):
+                self.errors.append(fields["database"].error(f"database URL{origin} {problem}"))
         sources = self.sources(fields["sources"]) if "sources" in fields else ()
         channels = self.channels(fields["channels"]) if "channels" in fields else {}
         if "apprise" in fields:
@@ -252,7 +367,8 @@ class _Reader:
         if "templates" in fields and (folder := self.text(fields["templates"], "templates", env=True)):
             templates = (base / folder).resolve()
             if not templates.is_dir():
-                self.errors.append(fields["templates"].error(f"templates folder {templates} does not exist"))
+                shown = _shown(fields["templates"], str(templates))
+                self.errors.append(fields["templates"].error(f"templates folder{shown} does not exist"))
         rule_nodes = fields.get("rules")
         rules = self.texts(rule_nodes, "rules path", env=True) if rule_nodes else ("rules",)
         timezone = "UTC"
@@ -349,12 +465,11 @@ class _Reader:
             kind = None
         url = self.text(fields["url"], "source url", env=True)
         if url is not None and not re.match(r"^https?://", url):
-            self.errors.append(
-                fields["url"].error(f"source url must start with http:// or https://, got {url!r}")
-            )
+            shown = _shown(fields["url"], url)
+            self.errors.append(fields["url"].error(f"source url{shown} must start with http:// or https://"))
             url = None
-        follow = self.patterns(fields.get("follow"))
-        deny = self.patterns(fields.get("deny"))
+        follow = self.patterns(fields.get("follow"), "follow")
+        deny = self.patterns(fields.get("deny"), "deny")
         schedule = self.schedule(fields["schedule"]) if "schedule" in fields else Schedule()
         selectors: dict[str, str] = {}
         if "selectors" in fields and (
@@ -362,7 +477,11 @@ class _Reader:
                 fields["selectors"], "selectors", ("title", "body", "authors", "published_at")
             )
         ):
-            selectors = {key: text for key, value in sel.items() if (text := self.text(value, key))}
+            selectors = {
+                key: css
+                for key, value in sel.items()
+                if self.text(value, key) and (css := self.convert(value, check_css, f"selectors.{key}"))
+            }
         minimum, maximum, ok = read_polling(
             self, node, fields, schedule.every if schedule else None, parse_duration
         )
@@ -378,16 +497,31 @@ class _Reader:
             return None
         return Source(name, kind, url, follow, deny, schedule, selectors, bool(private), maximum, max_age)
 
-    def patterns(self, node: Node | None) -> tuple[str, ...]:
+    def patterns(self, node: Node | None, what: str) -> tuple[str, ...]:
+        """A source's ``follow`` or ``deny`` patterns, each compiled by RE2 as the spider matches them."""
         if node is None:
             return ()
-        patterns = self.texts(node, "link pattern")
-        for pattern in patterns:
+        import re2
+
+        patterns: list[str] = []
+        for item in node.value if isinstance(node.value, list) else [node]:
+            pattern = self.text(item, f"{what} pattern")
+            if pattern is None:
+                continue
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                self.errors.append(node.error(f"bad regular expression {pattern!r}: {exc}"))
-        return patterns
+                compile_link_pattern(pattern)
+            except re2.error as exc:
+                reason = exc.args[0] if exc.args else "invalid"
+                reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+                self.errors.append(
+                    item.error(
+                        f"{what} pattern {quoted(pattern)} is not RE2 syntax ({_cut(reason)}); "
+                        "link patterns are RE2 regular expressions: no backreferences or lookaround"
+                    )
+                )
+                continue
+            patterns.append(pattern)
+        return tuple(patterns)
 
     def schedule(self, node: Node) -> Schedule | None:
         fields = self.mapping(node, "schedule", ("every", "cron", "jitter"))
@@ -408,7 +542,7 @@ class _Reader:
         return Schedule(every=every, cron=cron, jitter=jitter)
 
     def channels(self, node: Node) -> dict[str, tuple[str, ...]]:
-        found = read_channels(node, self.environ)
+        found = read_channels(node, self.environ, check=self.check_channels)
         self.errors += found.errors
         self.channel_settings = found.settings
         return found.urls

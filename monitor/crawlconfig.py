@@ -22,6 +22,10 @@
 
 Like ``monitor.channels``, parsing collects errors instead of raising, through the
 ``_Reader`` of ``monitor.config`` (passed in, so this module does not import it back).
+
+The three waits of ``crawl:`` are each at most ``MAX_CRAWL_WAIT`` (1w): the parent waits for
+their sum, and the operating system's wait (``poll``) takes at most 24.8 days; longer, and
+the crawl died with ``OverflowError`` after opening its run row.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from monitor.errors import ConfigError
@@ -36,6 +41,7 @@ from monitor.yamlfile import Node
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+MAX_CRAWL_WAIT = 7 * 86400  # crawl.timeout, page_timeout, retry_after_max: seconds, each
 
 
 class Reader(Protocol):
@@ -82,12 +88,16 @@ def parse_size(value: Any) -> int:
     return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
 
 
-def read_crawl(reader: Reader, node: Node, duration: Callable[[Any], int]) -> CrawlSettings:
-    """The ``crawl:`` block; unknown keys and bad values become errors on the reader."""
+def read_crawl(reader: Reader, node: Node, duration: Callable[..., int]) -> CrawlSettings:
+    """The ``crawl:`` block; unknown keys and bad values become errors on the reader.
+
+    ``duration`` is ``monitor.config.parse_duration``; it takes a ``maximum``.
+    """
+    wait = partial(duration, maximum=MAX_CRAWL_WAIT)
     converters: dict[str, Callable[[Any], Any]] = {
-        "page_timeout": duration,
-        "timeout": duration,
-        "retry_after_max": duration,
+        "page_timeout": wait,
+        "timeout": wait,
+        "retry_after_max": wait,
         "max_page_size": parse_size,
         "per_domain": _positive_int,
         "workers": _count,

@@ -35,7 +35,7 @@ class State:
                 "set MONITOR_CONFIG, or try `monitor demo`"
             )
         try:
-            return load_config(self.config_path)
+            return load_config(self.config_path, check_channels=True)
         except ConfigError as error:
             fail(str(error))
 

@@ -70,7 +70,7 @@ def check(state: Any, paths: tuple[Path, ...]) -> None:
         config_paths = [state.config_path]
     for path in config_paths:
         try:
-            config = load_config(path)
+            config = load_config(path, check_channels=True)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
@@ -78,7 +78,7 @@ def check(state: Any, paths: tuple[Path, ...]) -> None:
             rule_paths.extend(config.rule_paths)
     if config is None and state.config_path.exists() and state.config_path not in config_paths:
         try:
-            config = load_config(state.config_path)
+            config = load_config(state.config_path, check_channels=True)
         except ConfigError:
             config = None  # reported when monitor.yaml itself is checked
     missing = [path for path in rule_paths if not path.exists()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,9 +13,9 @@ import click
 
 from monitor.backfill import BackfillHit
 from monitor.backfill import backfill as run_backfill
-from monitor.config import Config, parse_duration
+from monitor.config import DURATION_EXAMPLES, Config, format_duration, parse_duration
 from monitor.crawl import CrawlResult, crawl_sources
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, quoted
 from monitor.ingest import channels_for
 from monitor.notify import Dispatcher, DispatchReport
 from monitor.rulestate import running_rules
@@ -162,17 +163,33 @@ def run(state: Any) -> None:
     click.echo("stopped")
 
 
+MAX_SINCE = 100 * 365 * 86400  # backfill --since: 100y, older than any stored article
+_SINCE_DURATION = re.compile(r"^\s*\d+\s*[a-zA-Z]*\s*$")
+_UNITS_HELP = "s, m (minutes), h, d, w, mo (30 d) or y (365 d)"
+
+
+def _since_option(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
+    """``--since`` as a moment, so click reports a bad value as a usage error of ``--since``."""
+    return _since(value)
+
+
 def _since(text: str) -> datetime:
-    """``30d``/``12h`` ago, or an ISO date or datetime (UTC when no zone is given)."""
-    try:
-        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
+    """``30d``/``2w``/``20y`` ago, or an ISO date or datetime (UTC when no zone is given).
+
+    A duration longer than ``MAX_SINCE`` is a usage error (exit 2): ``99999999999d`` used
+    to overflow ``datetime`` in a traceback.
+    """
+    if _SINCE_DURATION.match(text):
+        try:
+            return datetime.now(UTC) - timedelta(seconds=parse_duration(text, maximum=MAX_SINCE))
+        except ValueError as exc:  # a date never looks like this, so the duration is wrong
+            raise click.BadParameter(str(exc)) from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
-            f"{text!r} is neither a duration like 30d nor a date like 2026-11-01"
+            f"{quoted(text)} is neither a duration like {DURATION_EXAMPLES} "
+            f"(at most {format_duration(MAX_SINCE)}) nor a date like 2026-11-01"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -180,11 +197,16 @@ def _since(text: str) -> datetime:
 @click.command()
 @click.argument("rule_name", metavar="RULE")
 @click.option(
-    "--since", default="30d", show_default=True, help="How far back: 30d, 12h, or a date (2026-11-01)."
+    "--since",
+    default="30d",
+    show_default=True,
+    callback=_since_option,
+    help=f"How far back: a duration in {_UNITS_HELP}, such as 12h, 30d, 6mo or 20y "
+    "(at most 100y), or a date (2026-11-01).",
 )
 @click.option("--notify", is_flag=True, help="Also record the hits as matches and send their alerts.")
 @click.pass_obj
-def backfill(state: Any, rule_name: str, since: str, notify: bool) -> None:
+def backfill(state: Any, rule_name: str, since: datetime, notify: bool) -> None:
     """Run RULE over the stored articles: hits per day and their titles.
 
     Nothing is sent unless --notify is given (then each hit alerts once per story and
@@ -198,7 +220,7 @@ def backfill(state: Any, rule_name: str, since: str, notify: bool) -> None:
       2 hit(s) in 12 stored article(s) since 2010-01-01 00:00 UTC; nothing sent
     """
     config = state.config()
-    start = _since(since)
+    start = since
     database = Database(config.database_url)
     try:
         rules, errors = running_rules(database, config.rule_paths)

@@ -78,12 +78,12 @@ def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:
         ),
         (
             "sources:\n  - name: a\n    kind: feed\n    url: ftp://a.example/\n",
-            "monitor.yaml:4:10: source url must start with http:// or https://, got 'ftp://a.example/'",
+            "monitor.yaml:4:10: source url 'ftp://a.example/' must start with http:// or https://",
         ),
         ("sources:\n  - name: a\n    kind: feed\n", "monitor.yaml:2:5: source needs 'url'"),
         (
             "sources:\n  - {name: a, kind: feed, url: 'https://a/', schedule: {every: soon}}\n",
-            "monitor.yaml:2:64: every: 'soon' is not a duration like 90s, 15m, 2h or 1d",
+            "monitor.yaml:2:64: every: 'soon' is not a duration like 90s, 15m, 2h, 1d, 2w, 6mo or 1y",
         ),
         (
             "sources:\n  - {name: a, kind: feed, url: 'https://a/', schedule: {cron: '61 * * * *'}}\n",
