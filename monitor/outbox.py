@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from monitor.dialects import dialect_insert
 from monitor.models import AlertRow, ArticleRow, DigestRow
+from monitor.redact import redact
 
 ALERT_STATUSES = ("pending", "sending", "held", "sent", "failed")
 Row = TypeVar("Row", AlertRow, DigestRow)
@@ -121,6 +122,7 @@ def _finish(
         return False
     row.attempts += 1
     row.lease_until = row.lease_token = None
+    error = redact(error) if error is not None else None  # stored errors are shown: mask as logs are
     if error is None:
         row.status, row.sent_at, row.last_error = "sent", now, None
     elif retry_at is None:

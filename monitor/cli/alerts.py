@@ -1,7 +1,9 @@
 """Commands about the alert outbox: ``alerts`` (list, show, send, retry) and ``notify-test``.
 
 Nothing here prints a channel URL: targets are named by their label (``channel 'team' #2
-(mailto)``), so tokens stay out of terminals and CI logs.
+(mailto)``), so tokens stay out of terminals and CI logs. Labels and errors (stored ones too,
+which an older version may have written) still go through ``monitor.redact``, the mask of
+the logs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from monitor.notify import DispatchReport, Templates, render_alert
 from monitor.notify.probe import probe_channel
 from monitor.notify.targets import target_key, target_label
 from monitor.outbox import also_reported_by
+from monitor.redact import redact
 from monitor.store import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
 
 
@@ -78,7 +81,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
                     f"{row.channel}  {row.article.title[:70]}  (attempts {row.attempts}){also}{_where(row)}"
                 )
                 if row.last_error and row.status != "sent":
-                    click.echo(f"       last error: {row.last_error}")
+                    click.echo(f"       last error: {redact(row.last_error)}")
             if not rows:
                 click.echo("no alerts" + (f" with status {status}" if status else ""))
     finally:
@@ -108,7 +111,7 @@ def alerts_show(state: Any, alert_id: int) -> None:
             click.echo(f"alert #{row.id}: {row.status}{when} after {row.attempts} attempt(s){_where(row)}")
             click.echo(f"rule {row.rule} -> channel {row.channel}")
             if row.last_error:
-                click.echo(f"last error: {row.last_error}")
+                click.echo(f"last error: {redact(row.last_error)}")
             urls = config.channels.get(row.channel, ())
             for index, url in enumerate(urls, start=1):
                 done = "delivered" if target_key(url) in row.delivered else "not delivered"
@@ -175,9 +178,9 @@ def notify_test(state: Any, tag: str) -> None:
     results = probe_channel(tag, urls, Templates(config.templates), _zone(config, tag))
     for result in results:
         if result.error is None:
-            click.echo(f"{result.label}: sent")
+            click.echo(redact(f"{result.label}: sent"))
         else:
-            click.echo(f"{result.label}: FAILED: {result.error.removeprefix(result.label + ': ')}")
+            click.echo(redact(f"{result.label}: FAILED: {result.error.removeprefix(result.label + ': ')}"))
     failed = sum(result.error is not None for result in results)
     if failed:
         raise click.ClickException(f"{failed} of {len(results)} target(s) of channel {tag!r} failed")

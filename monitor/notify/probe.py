@@ -3,7 +3,7 @@
 The sample is the project's canonical story (Daimler and Renault's small-car alliance),
 rendered by the channel's templates and time zone and sent by the same ``send`` as real
 alerts, so a passing test means real alerts will look and arrive the same way. Nothing
-is written to the outbox.
+is written to the outbox. Labels and errors come back masked (``monitor.redact``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from monitor.errors import NotifyError
 from monitor.notify.render import Entry, Templates, local_time
 from monitor.notify.targets import send, target_label
-from monitor.redact import protect
+from monitor.redact import protect, redact
 
 SAMPLE = Entry(
     rule="notify-test",
@@ -51,7 +51,7 @@ def probe_channel(
         try:
             send(url, message, label)
         except NotifyError as exc:
-            results.append(ProbeResult(label, str(exc)))
+            results.append(ProbeResult(label, redact(str(exc))))
         else:
             results.append(ProbeResult(label))
     return results

@@ -3,7 +3,8 @@
 apprise reports one True/False for all targets of an ``Apprise`` object, so every target
 is sent on its own (``send``) and remembered by ``target_key``, a hash of its URL: the
 outbox stores keys, never URLs, and errors name a target by ``target_label`` (``channel
-'team' #2 (mailto)``), so a token in a URL never reaches the database, a log or the CLI.
+'team' #2 (mailto)``), so a token in a URL never reaches the database, a log or the CLI
+(and what does reach them goes through ``monitor.redact`` all the same).
 
 Each service gets the body it renders best: services that take HTML but not Markdown
 (email) get the HTML body, and apprise adds the plain-text part; every other service
@@ -13,12 +14,16 @@ gets Markdown, which apprise converts where the service needs something else.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import apprise
 
 from monitor.errors import NotifyError
 from monitor.notify.render import Message
+from monitor.redact import redact
+
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]{0,31}):")
 
 
 def target_key(url: str) -> str:
@@ -27,9 +32,14 @@ def target_key(url: str) -> str:
 
 
 def target_label(channel: str, index: int, url: str) -> str:
-    """How errors and the CLI name a target: channel, position and scheme, no secret."""
-    scheme = url.split("://", 1)[0] if "://" in url else "?"
-    return f"channel {channel!r} #{index} ({scheme})"
+    """How errors and the CLI name a target: channel, position and scheme, no secret.
+
+    The scheme is the URL's leading word only: ``mailto:user:pass@host?...`` has no ``//``,
+    and cutting at the first ``://`` (one may sit in its query) once printed it whole. The
+    label still goes through ``redact``, the mask of every log line.
+    """
+    scheme = _SCHEME.match(url)
+    return redact(f"channel {channel!r} #{index} ({scheme.group(1).lower() if scheme else '?'})")
 
 
 def _body_for(plugin: Any, message: Message) -> tuple[str, apprise.NotifyFormat]:

@@ -1,4 +1,5 @@
-"""Log redaction: secrets masked in what handlers print, and nothing formatted that none prints."""
+"""Redaction: secrets masked in what handlers print, nothing formatted that none prints, and the
+general mask for URLs nobody registered (no ``//``, tokens in paths, credential query values)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from monitor.redact import protect
+import pytest
+
+from monitor.redact import protect, redact
 
 SECRET = "Zq8wLk2pVt7sRb"
 
@@ -53,3 +56,52 @@ def test_records_no_handler_prints_are_never_formatted() -> None:
     with printed_at_info() as (logger, out):
         logger.debug("item %r", Loud())
     assert out.getvalue() == ""
+
+
+# -- the general mask: URLs nobody registered with protect() -----------------------------------
+
+# Each canary is used by this table only, so no earlier protect() call can have registered it.
+MASKED = [
+    ("mailto:user:s3cr3t-canary-a1@smtp.example?to=desk@news.example", "mailto:user:***@smtp.example"),
+    ("mailto://user:s3cr3t-canary-a2@smtp.example:587", "mailto://user:***@smtp.example:587"),
+    ("json:user:s3cr3t-canary-a3@127.0.0.1:9/hooks", "json:user:***@127.0.0.1:9/hooks"),
+    ("json://127.0.0.1:9/hooks/s3cr3t-canary-a4", "json://127.0.0.1:9/hooks/***"),
+    ("slack://T1234ABCD/B5678EFGH/s3cr3t-canary-a5/#general", "slack://***/***/***/#general"),
+    ("tgram://123456789:s3cr3t-canary-a6/1234", "tgram://123456789:***/1234"),
+    ("discord://1234567890/s3cr3t-canary-a7", "discord://1234567890/***"),
+    ("json://hooks.example/x?pass=s3cr3t-canary-a8&rto=1", "json://hooks.example/x?pass=***&rto=1"),
+    ("https://hooks.example/x?token=s3cr3t-canary-a9", "https://hooks.example/x?token=***"),
+    ("ntfy://ntfy.example/topic?key=s3cr3t-canary-b1", "ntfy://ntfy.example/topic?key=***"),
+    ("json://hooks.example/x?secret=s3cr3t%2Dcanary-b2", "json://hooks.example/x?secret=***"),
+    ("https://user:s3cr3t-canary-b3@feeds.example/rss", "https://user:***@feeds.example/rss"),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), MASKED)
+def test_unregistered_urls_in_text_are_masked(url: str, expected: str) -> None:
+    text = f"channel 'team' #1 ({url}): refused"
+    masked = redact(text)
+    assert "s3cr3t" not in masked
+    assert expected in masked
+    assert masked.startswith("channel 'team' #1 (")
+    assert masked.endswith("): refused")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "monitor.yaml:4:10: channel 'team' URL #1 is not an apprise URL (no '://')",
+        "Crawled (200) <GET https://www.autoguide.com/auto-news/2010/04/daimler-renault-alliance-2010.html>",
+        "database sqlite:////tmp/pytest-of-root/pytest-12/test_x0/monitor.db at 12:35:27",
+        "channel 'team' #1 (mailto): the service refused the message or could not be reached",
+        "mailto:desk@news.example and json://hooks.example/api/v1/notifications",
+    ],
+)
+def test_text_without_secrets_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_log_records_get_the_general_mask_too() -> None:
+    with printed_at_info() as (logger, out):
+        logger.warning("refused by mailto:user:%s@smtp.example?to=desk@news.example", "s3cr3t-canary-c1")
+    assert "refused by mailto:user:***@smtp.example" in out.getvalue()
