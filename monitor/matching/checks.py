@@ -18,13 +18,13 @@ rules fast and small:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import count
 from operator import itemgetter
 from typing import Protocol
 
-from monitor.matching.evaluate import Span, near
+from monitor.matching.evaluate import Span
 from monitor.matching.tree import And, Atom, Near, Node, Not, Term
 
 NOT_COST = 1 << 40  # a NOT is nearly always true: test it last in an AND
@@ -292,7 +292,7 @@ def _near_spans(
 ) -> set[Span]:
     if not (left_truth(scan) and right_truth(scan)):
         return set()
-    return near(left_spans(scan), right_spans(scan), distance, ordered)
+    return _window_near(left_spans(scan), right_spans(scan), distance, ordered)
 
 
 def _near_truth(
@@ -307,17 +307,46 @@ def _near_truth(
     if not (left_truth(scan) and right_truth(scan)):
         return False
     rights = sorted(right_spans(scan))
+    reach = _longest(rights)
     for a in left_spans(scan):
-        seg, a_start, a_end = a
-        # Right spans are sorted by (segment, start): stop once they start out of reach.
-        for b in rights[bisect_left(rights, (seg,)) :]:
-            if b[0] != seg or b[1] > a_end + distance:
-                break
-            if b == a:
-                continue
-            if ordered:
-                if a_end <= b[1]:
-                    return True
-            elif max(a_start, b[1]) - min(a_end, b[2]) <= distance:
-                return True
+        for _ in _close(a, rights, reach, distance, ordered):
+            return True
     return False
+
+
+def _window_near(left: set[Span], right: set[Span], distance: int, ordered: bool) -> set[Span]:
+    """``evaluate.near``, looking only at the right spans within reach of each left one."""
+    rights = sorted(right)
+    reach = _longest(rights)
+    result: set[Span] = set()
+    for a in left:
+        for b in _close(a, rights, reach, distance, ordered):
+            result.add((a[0], min(a[1], b[1]), max(a[2], b[2])))
+    return result
+
+
+def _longest(spans: list[Span]) -> int:
+    return max((end - start for _, start, end in spans), default=0)
+
+
+def _close(a: Span, rights: list[Span], reach: int, distance: int, ordered: bool) -> Iterator[Span]:
+    """The spans of ``rights`` (sorted) that are close enough to ``a``, as ``evaluate.near`` means it.
+
+    Linear in the spans within reach, not in all of them: a right span starting more than
+    ``distance + reach`` words before ``a`` (``reach``: the longest right span) ends more than
+    ``distance`` words before it, and one starting more than ``distance`` words after ``a``
+    ends is too far, so the loop starts at a bisection and stops at the first such span.
+    """
+    seg, a_start, a_end = a
+    first = a_end if ordered else a_start - distance - reach
+    for index in range(bisect_left(rights, (seg, first)), len(rights)):  # no slice: that copies
+        b = rights[index]
+        if b[0] != seg or b[1] > a_end + distance:
+            return
+        if b == a:
+            continue
+        if ordered:
+            if a_end <= b[1]:
+                yield b
+        elif max(a_start, b[1]) - min(a_end, b[2]) <= distance:
+            yield b
