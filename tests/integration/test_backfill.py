@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from monitor.article import Article
@@ -93,3 +94,79 @@ def test_backfill_names_the_closest_rule(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(write_config(tmp_path)), "backfill", "daimler-renaul"])
     assert result.exit_code == 1
     assert "no rule named 'daimler-renaul' (did you mean 'daimler-renault-alliance'?)" in result.stderr
+
+
+def store_relative(config: Path) -> None:
+    """The seed story three times, published 15 years, 100 days and 3 days ago."""
+    database = Database(f"sqlite:///{config.parent / 'monitor.db'}")
+    now = datetime.now(UTC)
+    try:
+        with database.transaction() as session:
+            for url, days in [
+                ("https://a.example/old", 15 * 365),
+                ("https://b.example/mid", 100),
+                ("https://c.example/new", 3),
+            ]:
+                published = now - timedelta(days=days)
+                title = f"Daimler, Renault Team Up ({days} days ago)"
+                article = Article(url=url, canonical_url=url, title=title, body=SEED, published_at=published)
+                save_article(session, article, published)
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize(
+    ("since", "hits"), [("20y", 3), ("1y", 2), ("6mo", 2), ("2w", 1), ("30d", 1), ("48h", 0)]
+)
+def test_backfill_since_takes_weeks_months_and_years(tmp_path: Path, since: str, hits: int) -> None:
+    config = write_config(tmp_path)
+    store_relative(config)
+    seconds = {"y": 365 * 86400, "mo": 30 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600}
+    unit = since.lstrip("0123456789")
+    before = datetime.now(UTC) - timedelta(seconds=int(since[: -len(unit)]) * seconds[unit])
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "backfill", "daimler-renault-alliance", "--since", since]
+    )
+    after = datetime.now(UTC) - timedelta(seconds=int(since[: -len(unit)]) * seconds[unit])
+    assert result.exit_code == 0, result.output
+    starts = {f"{moment:%Y-%m-%d %H:%M}" for moment in (before, after)}
+    last = result.stdout.splitlines()[-1]
+    assert any(
+        last == f"{hits} hit(s) in {hits} stored article(s) since {start} UTC; nothing sent"
+        for start in starts
+    ), last
+
+
+@pytest.mark.parametrize(
+    ("since", "message"),
+    [
+        ("99999999999d", "'99999999999d' is longer than the maximum, 100y"),
+        ("101y", "'101y' is longer than the maximum, 100y"),
+        ("9" * 5000 + "d", "is longer than the maximum, 100y"),
+        ("0d", "a duration must be positive"),
+        ("3x", "'3x' is not a duration like 90s, 15m, 2h, 1d, 2w, 6mo or 1y"),
+        (
+            "last week",
+            "'last week' is neither a duration like 90s, 15m, 2h, 1d, 2w, 6mo or 1y (at most 100y) "
+            "nor a date like 2026-11-01",
+        ),
+    ],
+)
+def test_backfill_since_out_of_range_is_a_usage_error(tmp_path: Path, since: str, message: str) -> None:
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "backfill", "daimler-renault-alliance", "--since", since]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Error: Invalid value for '--since': " in result.stderr
+    assert message in result.stderr
+    assert len(result.stderr) < 600  # the 5,000-digit value is not echoed whole
+
+
+def test_backfill_help_documents_the_units() -> None:
+    result = CliRunner().invoke(main, ["backfill", "--help"])
+    text = " ".join(result.stdout.split())
+    assert "s, m (minutes), h, d, w, mo (30 d) or y (365 d)" in text
+    assert "(at most 100y)" in text
