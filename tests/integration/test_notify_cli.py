@@ -233,7 +233,7 @@ def test_channel_errors_point_at_the_entry(tmp_path: Path) -> None:
     with pytest.raises(ConfigErrors) as errors:
         load_config(config, environ=ENV)
     messages = [str(error) for error in errors.value.errors]
-    assert f"{config}:3:19: lease: 'soon' is not a duration like 90s, 15m, 2h or 1d" in messages
+    assert f"{config}:3:19: lease: 'soon' is not a duration like 90s, 15m, 2h, 1d, 2w, 6mo or 1y" in messages
     assert f"{config}:7:15: channel 'team' timezone: unknown time zone 'Mars/Olympus'" in messages
     assert (
         f"{config}:8:18: channel 'team' quiet_hours: 'after dark' is not a span like 22:00-07:00" in messages
