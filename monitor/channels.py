@@ -87,19 +87,23 @@ def parse_quiet_hours(value: Any) -> QuietHours:
     """``"22:00-07:00"`` as ``QuietHours``; ``ValueError`` otherwise."""
     match = _QUIET.match(str(value))
     if not match:
-        raise ValueError(f"{value!r} is not a span like 22:00-07:00")
+        raise ValueError(f"{quoted(value)} is not a span like 22:00-07:00")
     hour1, minute1, hour2, minute2 = (int(part) for part in match.groups())
     try:
         return QuietHours(time(hour1, minute1), time(hour2, minute2))
     except ValueError as exc:
-        raise ValueError(f"{value!r}: {exc}") from None
+        raise ValueError(f"{quoted(value)}: {exc}") from None
 
 
 def check_cron(value: Any) -> str:
     """A five-field cron line APScheduler accepts; ``ValueError`` otherwise."""
     from apscheduler.triggers.cron import CronTrigger
 
-    CronTrigger.from_crontab(str(value))
+    try:
+        CronTrigger.from_crontab(str(value))
+    except ValueError as exc:  # APScheduler's message quotes the field whole
+        message = str(exc)
+        raise ValueError(message if len(message) <= 200 else f"{message[:200]}…") from None
     return str(value)
 
 
@@ -107,8 +111,8 @@ def check_zone(value: Any) -> str:
     """An IANA time zone name; ``ValueError`` otherwise."""
     try:
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
+        raise ValueError(f"unknown time zone {quoted(value)}") from None
     return str(value)
 
 
@@ -123,7 +127,7 @@ def read_channels(node: Node, environ: Mapping[str, str], check: bool = False) -
         return result
     for tag, (key_node, value) in node.value.items():
         if not isinstance(tag, str) or not _TAG.match(tag):
-            result.errors.append(key_node.error(f"channel tag {tag!r} must be lowercase-kebab"))
+            result.errors.append(key_node.error(f"channel tag {quoted(tag)} must be lowercase-kebab"))
             continue
         if isinstance(value.value, dict):
             urls_node, settings = _long_form(tag, value, result.errors)
@@ -142,10 +146,12 @@ def _long_form(tag: str, node: Node, errors: list[ConfigError]) -> tuple[Node | 
             fields[key] = value
         else:
             errors.append(
-                key_node.error(f"unknown key {key!r} in channel {tag!r}; use {', '.join(_LONG_KEYS)}")
+                key_node.error(
+                    f"unknown key {quoted(key)} in channel {quoted(tag)}; use {', '.join(_LONG_KEYS)}"
+                )
             )
     if "urls" not in fields:
-        errors.append(node.error(f"channel {tag!r} needs 'urls'"))
+        errors.append(node.error(f"channel {quoted(tag)} needs 'urls'"))
     values: dict[str, Any] = {}
     for key, convert in (
         ("timezone", check_zone),
@@ -156,7 +162,7 @@ def _long_form(tag: str, node: Node, errors: list[ConfigError]) -> tuple[Node | 
             try:
                 values[key] = convert(fields[key].value)
             except (TypeError, ValueError) as exc:
-                errors.append(fields[key].error(f"channel {tag!r} {key}: {exc}"))
+                errors.append(fields[key].error(f"channel {quoted(tag)} {key}: {exc}"))
     return fields.get("urls"), Channel(**values)
 
 
@@ -167,7 +173,7 @@ def _urls(
     urls: list[str] = []
     for index, item in enumerate(items, start=1):
         if not isinstance(item.value, str) or not item.value.strip():
-            errors.append(item.error(f"channel {tag!r} URL #{index} must be a non-empty string"))
+            errors.append(item.error(f"channel {quoted(tag)} URL #{index} must be a non-empty string"))
             continue
         try:
             url = expand_env(item.value, item, dict(environ))
@@ -177,7 +183,7 @@ def _urls(
         if not url:  # ``${OPTIONAL_URL:-}``: an unset option, skipped
             continue
         # Say which entry is wrong without echoing it: it may hold a secret.
-        what = f"channel {tag!r} URL #{index}{env_origin(item.value)}"
+        what = f"channel {quoted(tag)} URL #{index}{env_origin(item.value)}"
         with _apprise_quiet(check):
             protect([url] if "://" in url else [], env_values(item.value, environ) | {url})
             problem = _apprise_problem(url, from_env=bool(env_origin(item.value))) if check else None

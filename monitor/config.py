@@ -23,9 +23,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.channels import Channel, env_origin, read_apprise_file, read_channels
+from monitor.channels import (
+    Channel,
+    check_cron,
+    check_zone,
+    env_origin,
+    read_apprise_file,
+    read_channels,
+)
 from monitor.crawlconfig import (
     CrawlSettings,
     OperatorSettings,
@@ -88,7 +94,7 @@ class Source:
 
     def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
-            raise ValueError(f"unknown source kind {self.kind!r}")
+            raise ValueError(f"unknown source kind {quoted(self.kind)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +125,7 @@ class Config:
             if source.name == name:
                 return source
         names = [source.name for source in self.sources]
-        raise ConfigError(f"no source named {name!r}{_suggest(name, names)}")
+        raise ConfigError(f"no source named {quoted(name)}{_suggest(name, names)}")
 
 
 def default_database_url(base_dir: Path) -> str:
@@ -274,7 +280,7 @@ def _cut(text: str, limit: int = 160) -> str:
 
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {quoted(close[0])}?)" if close else ""
 
 
 class _Reader:
@@ -294,7 +300,7 @@ class _Reader:
         for key, (key_node, value_node) in node.value.items():
             if key not in keys:
                 self.errors.append(
-                    key_node.error(f"unknown key {key!r} in {what}{_suggest(str(key), list(keys))}")
+                    key_node.error(f"unknown key {quoted(key)} in {what}{_suggest(str(key), list(keys))}")
                 )
                 continue
             result[key] = value_node
@@ -373,7 +379,7 @@ class _Reader:
         rules = self.texts(rule_nodes, "rules path", env=True) if rule_nodes else ("rules",)
         timezone = "UTC"
         if "timezone" in fields and (tz := self.text(fields["timezone"], "timezone")):
-            timezone = self.convert(fields["timezone"], _check_zone, "timezone") or "UTC"
+            timezone = self.convert(fields["timezone"], check_zone, "timezone") or "UTC"
             del tz
         user_agent = DEFAULT_USER_AGENT
         if "contact" in fields and (contact := self.text(fields["contact"], "contact", env=True)):
@@ -436,7 +442,7 @@ class _Reader:
             if source is None:
                 continue
             if source.name in seen:
-                self.errors.append(item.error(f"duplicate source name {source.name!r}"))
+                self.errors.append(item.error(f"duplicate source name {quoted(source.name)}"))
                 continue
             seen.add(source.name)
             result.append(source)
@@ -454,13 +460,15 @@ class _Reader:
             return None
         name = self.text(fields["name"], "source name")
         if name is not None and not _NAME.match(name):
-            self.errors.append(fields["name"].error(f"source name {name!r} must be lowercase-kebab"))
+            self.errors.append(fields["name"].error(f"source name {quoted(name)} must be lowercase-kebab"))
             name = None
         kind = self.text(fields["kind"], "source kind")
         if kind is not None and kind not in SOURCE_KINDS:
             hint = _suggest(kind, list(SOURCE_KINDS))
             self.errors.append(
-                fields["kind"].error(f"unknown source kind {kind!r}{hint}; use feed, sitemap or listing")
+                fields["kind"].error(
+                    f"unknown source kind {quoted(kind)}{hint}; use feed, sitemap or listing"
+                )
             )
             kind = None
         url = self.text(fields["url"], "source url", env=True)
@@ -529,7 +537,7 @@ class _Reader:
             return None
         every = self.convert(fields["every"], parse_duration, "every") if "every" in fields else None
         cron = self.text(fields["cron"], "cron") if "cron" in fields else None
-        if cron is not None and self.convert(fields["cron"], _check_cron, "cron") is None:
+        if cron is not None and self.convert(fields["cron"], check_cron, "cron") is None:
             cron = None
         jitter = 30
         if "jitter" in fields:
@@ -556,24 +564,9 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     return url
 
 
-def _check_zone(value: Any) -> str:
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
-    return str(value)
-
-
-def _check_cron(value: Any) -> str:
-    from apscheduler.triggers.cron import CronTrigger
-
-    CronTrigger.from_crontab(str(value))
-    return str(value)
-
-
 def _positive_int(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"must be a positive whole number, got {value!r}")
+        raise ValueError(f"must be a positive whole number, got {quoted(value)}")
     return value
 
 
@@ -585,5 +578,5 @@ def _metrics_address(value: Any) -> str:
     """``9464`` or ``"0.0.0.0:9464"`` as ``host:port`` (a bare port listens on loopback only)."""
     host, _, port = str(value).rpartition(":")
     if isinstance(value, bool) or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"must be a port number or host:port, got {value!r}")
+        raise ValueError(f"must be a port number or host:port, got {quoted(value)}")
     return f"{host or '127.0.0.1'}:{int(port)}"

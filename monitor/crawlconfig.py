@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, quoted
 from monitor.yamlfile import Node
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
@@ -84,7 +84,7 @@ def parse_size(value: Any) -> int:
         return value
     match = _SIZE.match(str(value))
     if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"{value!r} is not a size like 512KB or 8MB")
+        raise ValueError(f"{quoted(value)} is not a size like 512KB or 8MB")
     return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
 
 
@@ -134,7 +134,9 @@ def read_operator(
         return None
     if channel not in channels:
         known = ", ".join(repr(tag) for tag in channels) or "none"
-        reader.errors.append(channel_node.error(f"operator channel {channel!r} is not in channels ({known})"))
+        reader.errors.append(
+            channel_node.error(f"operator channel {quoted(channel)} is not in channels ({known})")
+        )
         return None
     return OperatorSettings(channel, **{key: value for key, value in values.items() if value is not None})
 
@@ -174,23 +176,23 @@ def read_polling(
 def boolean(value: Any) -> bool:
     """A YAML ``true``/``false``; anything else is a ``ValueError``."""
     if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
+        raise ValueError(f"must be true or false, got {quoted(value)}")
     return value
 
 
 def _positive_int(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"must be a positive whole number, got {value!r}")
+        raise ValueError(f"must be a positive whole number, got {quoted(value)}")
     return value
 
 
 def _count(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"must be a whole number, 0 or more, got {value!r}")
+        raise ValueError(f"must be a whole number, 0 or more, got {quoted(value)}")
     return value
 
 
 def _positive_number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"must be a positive number, got {value!r}")
+        raise ValueError(f"must be a positive number, got {quoted(value)}")
     return float(value)

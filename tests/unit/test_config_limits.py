@@ -365,3 +365,40 @@ def test_any_command_refuses_a_channel_url_apprise_cannot_use(tmp_path: Path) ->
         "Error: monitor.yaml:3:10: channel 'team' URL #1 is not an apprise URL: "
         "apprise has no service for its scheme 'foo'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        (
+            "sources:\n  - {name: 'A" + "x" * 100_000 + "', kind: feed, url: 'https://a/'}\n",
+            "monitor.yaml:2:12: source name 'Ax",
+        ),
+        (
+            "sources:\n  - {name: a, kind: '" + "r" * 100_000 + "', url: 'https://a/'}\n",
+            "monitor.yaml:2:21: unknown source kind 'rr",
+        ),
+        ("timezone: '" + "Z" * 100_000 + "'\n", "monitor.yaml:1:11: timezone: unknown time zone 'ZZ"),
+        (
+            "channels:\n  team: {urls: ['json://h/'], timezone: '" + "Z" * 100_000 + "'}\n",
+            "monitor.yaml:2:41: channel 'team' timezone: unknown time zone 'ZZ",
+        ),
+        ("crawl: {max_page_size: '" + "9" * 100_000 + "XB'}\n", "monitor.yaml:1:24: max_page_size: '99"),
+        ("dispatch: {every: '" + "9" * 100_000 + "'}\n", "monitor.yaml:1:19: every: '99"),
+        (
+            "sources:\n  - {name: a, kind: feed, url: 'https://a/', schedule: {cron: '"
+            + "x" * 100_000
+            + " * * * *'}}\n",
+            'monitor.yaml:2:63: cron: Unrecognized expression "xx',
+        ),
+        (
+            "channels:\n  team: {urls: ['json://h/'], quiet_hours: '" + "2" * 100_000 + "'}\n",
+            "monitor.yaml:2:44: channel",
+        ),
+    ],
+)
+def test_errors_quote_a_huge_value_capped(tmp_path: Path, text: str, start: str) -> None:
+    """An error must not echo a 100,000-character value whole (``monitor.errors.quoted``)."""
+    (error,) = errors_of(tmp_path, text)
+    assert error.startswith(start)
+    assert len(error) < 300, error[:400]
