@@ -185,6 +185,8 @@ def _urls(
         # Say which entry is wrong without echoing it: it may hold a secret.
         what = f"channel {quoted(tag)} URL #{index}{env_origin(item.value)}"
         with _apprise_quiet(check):
+            if check:
+                _load_apprise()  # first, so protect() also asks apprise now, quietly
             protect([url] if "://" in url else [], env_values(item.value, environ) | {url})
             problem = _apprise_problem(url, from_env=bool(env_origin(item.value))) if check else None
         if "://" not in url:
@@ -220,8 +222,7 @@ def _apprise_problem(url: str, from_env: bool) -> str | None:
     import apprise
     from apprise.manager_plugins import NotificationManager
 
-    import monitor.notify.console  # noqa: F401  registers our console:// plugin with apprise
-
+    _load_apprise()
     if apprise.Apprise.instantiate(url):
         return None
     scheme = url.split(":", 1)[0].lower()  # up to the first ":" (a "://" may sit in the query)
@@ -229,6 +230,13 @@ def _apprise_problem(url: str, from_env: bool) -> str | None:
         return f"is not a {scheme}:// URL apprise can use (a token, user or host is missing or malformed)"
     named = "" if from_env else f" {quoted(scheme)}"
     return f"is not an apprise URL: apprise has no service for its scheme{named}"
+
+
+def _load_apprise() -> None:
+    """Load apprise's plugins and register ours (``console://``) with them."""
+    import apprise  # noqa: F401
+
+    import monitor.notify.console  # noqa: F401
 
 
 @contextmanager
