@@ -111,7 +111,10 @@ def fingerprint(paths: list[Path]) -> str:
     for path in paths:
         files = [path]
         if path.is_dir():
-            files += sorted(child for child in path.iterdir() if child.is_file())
+            try:
+                files += sorted(child for child in path.iterdir() if child.is_file())
+            except OSError:  # an unreadable folder: its error comes from reading it
+                parts.append(f"{path.resolve()}:unreadable")
         for file in files:
             try:
                 info = file.stat()

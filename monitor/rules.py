@@ -240,11 +240,28 @@ def reload_rules(paths: Iterable[Path], previous: RuleSet) -> tuple[RuleSet, lis
 
 
 def keep_last_good(fresh: RuleSet, errors: Sequence[ConfigError], previous: RuleSet) -> RuleSet:
-    """``fresh`` plus the rules ``previous`` had from the files that ``errors`` name."""
+    """``fresh`` plus the rules ``previous`` had from the files that ``errors`` name.
+
+    A kept rule whose query this version refuses (a limit added since it was stored) is
+    dropped rather than let it stop every other rule.
+    """
     broken = {error.path for error in errors}
     names = {rule.name for rule in fresh.rules}
     kept = [rule for rule in previous.rules if rule.path in broken and rule.name not in names]
     if not kept:
         return fresh
     entities = {**previous.entities, **fresh.entities}
-    return RuleSet([*fresh.rules, *kept], entities)
+    return RuleSet([*fresh.rules, *usable(kept, entities)], entities)
+
+
+def usable(rules: Iterable[Rule], entities: Mapping[str, Sequence[str]]) -> list[Rule]:
+    """The rules whose queries parse with ``entities``: what ``RuleSet`` accepts."""
+    table = Entities(entities)
+    kept: list[Rule] = []
+    for rule in rules:
+        try:
+            parse(rule.query, table, require_positive=True)
+        except QuerySyntaxError:
+            continue
+        kept.append(rule)
+    return kept

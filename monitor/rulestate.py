@@ -13,24 +13,38 @@ set costs one primary-key read), and read only when a file is broken
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, RuleError, quoted
 from monitor.models import RuleSnapshot
 from monitor.rulecache import load_cached, snapshot
-from monitor.rules import Rule, RuleSet, keep_last_good
+from monitor.rules import Rule, RuleSet, keep_last_good, usable
 from monitor.store import Database
 
+log = logging.getLogger(__name__)
 _ROW = 1
 
 
 def running_rules(database: Database, paths: Iterable[Path]) -> tuple[RuleSet, list[ConfigError]]:
-    """The rules to run now and the errors of the files that are broken (to report)."""
-    loaded = load_cached(paths)
+    """The rules to run now and the errors of the files that are broken (to report).
+
+    Reading one file never raises (``monitor.matching.rulefile`` makes any failure that
+    file's error); should building the rule set fail all the same (a bug), every file
+    keeps its last good version rather than the crawl or dispatch stopping.
+    """
+    paths = list(paths)
+    try:
+        loaded = load_cached(paths)
+    except Exception as exc:  # last resort: the last good rules keep running
+        log.exception("rule files cannot be loaded; their last good version keeps running")
+        error = RuleError(f"cannot load the rule files ({type(exc).__name__}: {quoted(str(exc), 200)})")
+        previous = _load(database)
+        return (previous or RuleSet()), [error]
     fresh, errors = loaded.rules, list(loaded.errors)
     if errors:
         previous = _load(database)
@@ -58,5 +72,11 @@ def _load(database: Database) -> RuleSet | None:
         if snapshot is None:
             return None
         rows, entities = snapshot.rules, snapshot.entities
-    rules = [Rule(**row) for row in rows]  # Rule turns the JSON lists back into tuples
-    return RuleSet(rules, {name: tuple(aliases) for name, aliases in entities.items()})
+    rules: list[Rule] = []
+    for row in rows:
+        try:
+            rules.append(Rule(**row))  # Rule turns the JSON lists back into tuples
+        except (TypeError, ValueError):  # written by another version of monitor
+            log.warning("stored rule %s not usable by this version", quoted(row.get("name")))
+    known = {name: tuple(aliases) for name, aliases in entities.items()}
+    return RuleSet(usable(rules, known), known)

@@ -6,6 +6,12 @@ capitals; a lowercase ``and``/``or``/``not`` is refused rather than silently sea
 word, because that is the commonest way a query means something else than it says.
 Errors are ``QuerySyntaxError(message, column)``; ``caret`` renders the query with a ``^``
 under the column, in the style of a compiler message.
+
+A query is at most ``MAX_LENGTH`` characters and nests at most ``MAX_DEPTH`` levels: each
+``(``, ``NOT``/``-``, ``NEAR``/``ONEAR`` and each word after the first of a ``"phrase"~n``
+goes one level deeper (``And``/``Or`` count too). The parser, the evaluators, the compiler
+and pickling all walk the tree recursively; checking the depth here, once per query, keeps
+them all far from Python's recursion limit without costing anything per article.
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from monitor.errors import quoted
 from monitor.matching.text import DEFAULT_FIELDS, FIELDS, words
 from monitor.matching.tree import And, Near, Node, Not, Or, Term, is_positional
 
 MAX_DISTANCE = 1000
+MAX_LENGTH = 10_000  # characters in one query
+MAX_DEPTH = 50  # levels of nesting in one query (see above)
 MIN_PREFIX = 3
 _QUOTES = '"\u201c\u201d'
 _SPECIAL = "()" + _QUOTES
@@ -36,10 +45,23 @@ class QuerySyntaxError(ValueError):
         self.column = column
 
 
+CARET_WIDTH = 100  # characters of a long query shown around the error
+
+
 def caret(query: str, column: int, indent: str = "    ") -> str:
-    """The query on one line and a ``^`` under ``column`` (1-based), both indented."""
+    """The query on one line and a ``^`` under ``column`` (1-based), both indented.
+
+    A query longer than ``CARET_WIDTH`` is shown only around the column, cut with ``…``:
+    an error message must not repeat a 10,000-character query.
+    """
+    at = max(column, 1) - 1
+    if len(query) > CARET_WIDTH:
+        start = max(0, min(at - CARET_WIDTH // 2, len(query) - CARET_WIDTH))
+        head = "…" if start else ""
+        tail = "…" if start + CARET_WIDTH < len(query) else ""
+        query, at = head + query[start : start + CARET_WIDTH] + tail, at - start + len(head)
     flat = query.replace("\n", " ").replace("\t", " ").rstrip()
-    return f"{indent}{flat}\n{indent}{' ' * (max(column, 1) - 1)}^"
+    return f"{indent}{flat}\n{indent}{' ' * at}^"
 
 
 class _Token(NamedTuple):
@@ -114,7 +136,7 @@ def _word_token(word: str, column: int, tokens: list[_Token]) -> int:
             if number is None:
                 tokens.append(_Token("term", word, column))  # the word "near"
                 return -1
-            raise QuerySyntaxError(f"write {name.upper()}/{number} in capitals", column)
+            raise QuerySyntaxError(f"write {name.upper()}/{number[:12]} in capitals", column)
         if number is None or not number.isdigit():
             raise QuerySyntaxError(f"{name} needs a number of words, as in {name}/5", column)
         tokens.append(_Token("near", name, column, _distance(number, column + len(name) + 1)))
@@ -149,7 +171,7 @@ def term_words(text: str, column: int) -> tuple[tuple[str, ...], bool]:
         )
     found = tuple(words(core))
     if not found:
-        raise QuerySyntaxError(f"{text!r} has no letters or digits to search for", column)
+        raise QuerySyntaxError(f"{quoted(text)} has no letters or digits to search for", column)
     if prefix and (len(found[-1]) < MIN_PREFIX or not core[-1:].isalnum()):
         raise QuerySyntaxError(
             f"a wildcard needs at least {MIN_PREFIX} letters before '*', as in partner*",
@@ -187,7 +209,7 @@ class Entities:
             names = [name for name, _ in self.names.values()]
             close = difflib.get_close_matches(token_text, names, n=1)
             hint = f" (did you mean '@{close[0]}'?)" if close else ""
-            raise QuerySyntaxError(f"unknown entity '@{token_text}'{hint}", column)
+            raise QuerySyntaxError(f"unknown entity {quoted('@' + token_text)}{hint}", column)
         name, aliases = found
         if not aliases:
             raise QuerySyntaxError(f"entity '@{name}' has no aliases", column)
@@ -199,11 +221,41 @@ class Entities:
         return node
 
 
+def _too_deep(column: int) -> QuerySyntaxError:
+    return QuerySyntaxError(
+        f"query nested deeper than {MAX_DEPTH} levels (each '(', NOT, NEAR and each word of a"
+        ' "phrase"~n adds one); split it into simpler rules',
+        column,
+    )
+
+
 class _Parser:
+    """Recursive descent; ``nesting`` bounds its own recursion, ``depths`` the tree's depth."""
+
     def __init__(self, query: str, entities: Entities) -> None:
         self.tokens = _tokenize(query)
         self.pos = 0
         self.entities = entities
+        self.nesting = 0  # open parentheses and NOTs around the current token
+        self.depths: dict[int, int] = {}  # id of a node built here → bound on its depth
+
+    def depth(self, node: Node) -> int:
+        """An upper bound on the depth of ``node`` (1 for a term)."""
+        return self.depths.get(id(node), 1)
+
+    def made(self, node: Node, depth: int, column: int) -> Node:
+        """Intern ``node``, whose depth is at most ``depth``; refuse it if that is too deep."""
+        if depth > MAX_DEPTH:
+            raise _too_deep(column)
+        node = self.entities.intern(node)
+        self.depths[id(node)] = max(depth, self.depths.get(id(node), 1))
+        return node
+
+    def nest(self, column: int) -> None:
+        """Enter a '(' or NOT at ``column``: one more level of the parser's recursion."""
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise _too_deep(column)
 
     @property
     def peek(self) -> _Token:
@@ -225,13 +277,20 @@ class _Parser:
         return node
 
     def or_expr(self, fields: tuple[str, ...]) -> Node:
+        column = self.peek.column
         children = [self.and_expr(fields)]
         while self.peek.kind == "op" and self.peek.text == "OR":
             self.take()
             children.append(self.and_expr(fields, after="OR"))
-        return self.entities.intern(_flat(Or, children))
+        return self.group(Or, children, column)
+
+    def group(self, kind: type[And] | type[Or], children: list[Node], column: int) -> Node:
+        if len(children) == 1:
+            return children[0]
+        return self.made(_flat(kind, children), 1 + max(map(self.depth, children)), column)
 
     def and_expr(self, fields: tuple[str, ...], after: str = "") -> Node:
+        column = self.peek.column
         children = [self.near_expr(fields, after)]
         while True:
             token = self.peek
@@ -243,7 +302,7 @@ class _Parser:
             ):
                 children.append(self.near_expr(fields))
             else:
-                return self.entities.intern(_flat(And, children))
+                return self.group(And, children, column)
 
     def near_expr(self, fields: tuple[str, ...], after: str = "") -> Node:
         left_at = self.peek
@@ -254,14 +313,18 @@ class _Parser:
             right = self.unary(fields, after=f"{op.text}/{op.distance}")
             _check_near_side(node, left_at, op)
             _check_near_side(right, right_at, op)
-            node = self.entities.intern(Near(node, right, op.distance, ordered=op.text == "ONEAR"))
+            depth = 1 + max(self.depth(node), self.depth(right))
+            node = self.made(Near(node, right, op.distance, ordered=op.text == "ONEAR"), depth, op.column)
         return node
 
     def unary(self, fields: tuple[str, ...], after: str = "") -> Node:
         token = self.peek
         if (token.kind == "op" and token.text == "NOT") or token.kind == "minus":
             self.take()
-            return self.entities.intern(Not(self.unary(fields, after="NOT" if token.kind == "op" else "-")))
+            self.nest(token.column)
+            child = self.unary(fields, after="NOT" if token.kind == "op" else "-")
+            self.nesting -= 1
+            return self.made(Not(child), 1 + self.depth(child), token.column)
         return self.primary(fields, after)
 
     def primary(self, fields: tuple[str, ...], after: str) -> Node:
@@ -276,7 +339,9 @@ class _Parser:
                 raise QuerySyntaxError("empty parentheses", token.column)
             if self.peek.kind == "end":
                 raise QuerySyntaxError("unbalanced parenthesis: this '(' is never closed", token.column)
+            self.nest(token.column)
             node = self.or_expr(fields)
+            self.nesting -= 1
             if self.peek.kind != "rparen":
                 raise QuerySyntaxError("unbalanced parenthesis: this '(' is never closed", token.column)
             self.take()
@@ -298,9 +363,9 @@ class _Parser:
         # "a b c"~n is shorthand for a NEAR/n b NEAR/n c: each word within n of what came before.
         intern = self.entities.intern
         node: Node = intern(Term(found[:1], False, fields, found[0], token.column))
-        for word in found[1:]:
+        for depth, word in enumerate(found[1:], start=2):
             right = intern(Term((word,), False, fields, word, token.column))
-            node = intern(Near(node, right, token.distance))
+            node = self.made(Near(node, right, token.distance), depth, token.column)
         return node
 
     def field(self, token: _Token) -> Node:
@@ -309,7 +374,8 @@ class _Parser:
             close = difflib.get_close_matches(name, FIELDS, n=1)
             hint = f" (did you mean '{close[0]}:'?)" if close else ""
             raise QuerySyntaxError(
-                f"unknown field '{token.text}:'{hint}; fields are {', '.join(FIELDS)}", token.column
+                f"unknown field {quoted(token.text + ':')}{hint}; fields are {', '.join(FIELDS)}",
+                token.column,
             )
         nxt = self.peek
         if (
@@ -317,14 +383,17 @@ class _Parser:
             or nxt.column != token.column + len(name) + 1
         ):
             raise QuerySyntaxError(
-                f"'{token.text}:' needs a term, \"phrase\" or (group) right after the colon", token.column
+                f'{quoted(token.text + ":")} needs a term, "phrase" or (group) right after the colon',
+                token.column,
             )
         return self.primary((name,), after=f"{name}:")
 
     def entity(self, token: _Token, fields: tuple[str, ...]) -> Node:
         if not token.text:
             raise QuerySyntaxError("'@' needs an entity name, as in @Daimler", token.column)
-        return self.entities.expand(token.text, fields, token.column)
+        node = self.entities.expand(token.text, fields, token.column)
+        self.depths[id(node)] = 2  # an OR of alias terms
+        return node
 
     def missing(self, token: _Token, after: str) -> QuerySyntaxError:
         """The error for a token where a term was expected, named after what came before."""
@@ -383,6 +452,10 @@ def parse(
     ``require_positive`` refuses queries that would match articles lacking all their terms,
     which for a watch rule means alerting on nearly everything.
     """
+    if len(query) > MAX_LENGTH:
+        raise QuerySyntaxError(
+            f"query is too long: {len(query):,} characters, the limit is {MAX_LENGTH:,}", MAX_LENGTH + 1
+        )
     table = entities if isinstance(entities, Entities) else Entities(entities)
     node = _Parser(query, table).parse()
     if require_positive and can_match_without_terms(node):

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from monitor.channels import check_cron
-from monitor.errors import ConfigError, RuleError
+from monitor.errors import ConfigError, RuleError, quoted
 from monitor.matching.query import Entities, QuerySyntaxError, caret, parse, term_words
 from monitor.yamlfile import Node as YamlNode
-from monitor.yamlfile import load_yaml
+from monitor.yamlfile import load_yaml, read_text
 
 MODES = ("instant", "hourly", "daily", "weekly")
 _RULE_KEYS = ("name", "query", "channels", "sources", "languages", "mode", "min_mentions")
@@ -57,7 +57,12 @@ def _expand(paths: Iterable[Path], errors: list[ConfigError]) -> list[Path]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+            try:
+                files.extend(
+                    sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+                )
+            except OSError as exc:
+                errors.append(RuleError(f"cannot read folder: {exc.strerror or exc}", str(path)))
         elif path.exists():
             files.append(path)
         else:
@@ -90,15 +95,16 @@ class _Loader:
             document.errors += 1
 
     def read(self, path: Path) -> None:
+        """Read one file; any failure becomes that file's error, never an exception."""
         name = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
             root = load_yaml(path, text)
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error(None, RuleError(f"cannot read file: {exc}", name))
-            return
         except ConfigError as exc:
             self.error(None, exc)
+            return
+        except Exception as exc:  # a bug (RecursionError, MemoryError...), not the file's fault
+            self.error(None, RuleError(_internal(exc), name, 1, 1))
             return
         document = _Document(name, text, {})
         self.documents.append(document)
@@ -112,7 +118,7 @@ class _Loader:
                 document.fields[key] = value
             else:
                 hint = _suggest(str(key), _FILE_KEYS)
-                self.error(document, key_node.error(f"unknown key {key!r} in rules file{hint}"))
+                self.error(document, key_node.error(f"unknown key {quoted(key)} in rules file{hint}"))
 
     def collect_entities(self) -> None:
         for document in self.documents:
@@ -130,28 +136,34 @@ class _Loader:
         folded = name.casefold()
         if not _ENTITY.match(name):
             self.error(
-                document, key_node.error(f"entity name {name!r} must be letters, digits, '-', '_' or '.'")
+                document,
+                key_node.error(f"entity name {quoted(name)} must be letters, digits, '-', '_' or '.'"),
             )
             return
         if folded in self.entities or folded in self.broken_entities:
             first = self.entities[folded][2] if folded in self.entities else self.broken_entities[folded][1]
-            self.error(document, key_node.error(f"entity {name!r} is already defined at {first}"))
+            self.error(document, key_node.error(f"entity {quoted(name)} is already defined at {first}"))
             return
         items = value.value if isinstance(value.value, list) else [value]
         aliases: list[str] = []
         before = document.errors
         for item in items:
             if not isinstance(item.value, str) or not item.value.strip():
-                self.error(document, item.error(f"an alias of entity {name!r} must be a non-empty string"))
+                self.error(
+                    document, item.error(f"an alias of entity {quoted(name)} must be a non-empty string")
+                )
                 continue
             try:
                 term_words(item.value.strip(), 1)
             except QuerySyntaxError as exc:
-                self.error(document, item.error(f"alias {item.value!r} of entity {name!r}: {exc.message}"))
+                self.error(
+                    document,
+                    item.error(f"alias {_shown(item.value)} of entity {quoted(name)}: {exc.message}"),
+                )
                 continue
             aliases.append(item.value.strip())
         if not aliases and document.errors == before:
-            self.error(document, value.error(f"entity {name!r} needs at least one alias"))
+            self.error(document, value.error(f"entity {quoted(name)} needs at least one alias"))
         if document.errors > before:
             self.broken_entities[folded] = (name, where)
         else:
@@ -170,7 +182,11 @@ class _Loader:
                 )
             else:
                 for item in node.value:
-                    rule = self.rule(document, item)
+                    try:
+                        rule = self.rule(document, item)
+                    except Exception as exc:  # a bug: this file's error, not everyone's
+                        self.error(document, RuleError(_internal(exc), document.path, item.line, item.column))
+                        continue
                     if rule is not None:
                         rules.append(rule)
         return [] if document.errors else rules
@@ -186,7 +202,7 @@ class _Loader:
                 fields[key] = value
             else:
                 hint = _suggest(str(key), _RULE_KEYS)
-                self.error(document, key_node.error(f"unknown key {key!r} in rule{hint}"))
+                self.error(document, key_node.error(f"unknown key {quoted(key)} in rule{hint}"))
         missing = [key for key in ("name", "query") if key not in fields]
         if missing:
             what = " and ".join(repr(key) for key in missing)
@@ -205,7 +221,9 @@ class _Loader:
             mode = fields["mode"]
             if mode.value not in MODES:
                 hint = _suggest(str(mode.value), MODES)
-                self.error(document, mode.error(f"unknown mode {mode.value!r}{hint}; use {', '.join(MODES)}"))
+                self.error(
+                    document, mode.error(f"unknown mode {_shown(mode.value)}{hint}; use {', '.join(MODES)}")
+                )
             else:
                 values["mode"] = mode.value
         if "min_mentions" in fields:
@@ -213,7 +231,9 @@ class _Loader:
             if not isinstance(value.value, int) or isinstance(value.value, bool) or value.value < 1:
                 self.error(
                     document,
-                    value.error(f"min_mentions must be a whole number of at least 1, got {value.value!r}"),
+                    value.error(
+                        f"min_mentions must be a whole number of at least 1, got {_shown(value.value)}"
+                    ),
                 )
             else:
                 values["min_mentions"] = value.value
@@ -222,7 +242,9 @@ class _Loader:
             if not isinstance(value.value, int) or isinstance(value.value, bool) or value.value < 1:
                 self.error(
                     document,
-                    value.error(f"max_per_hour must be a whole number of at least 1, got {value.value!r}"),
+                    value.error(
+                        f"max_per_hour must be a whole number of at least 1, got {_shown(value.value)}"
+                    ),
                 )
             else:
                 values["max_per_hour"] = value.value
@@ -244,13 +266,14 @@ class _Loader:
         if not isinstance(node.value, str) or not _KEBAB.match(node.value):
             self.error(
                 document,
-                node.error(f"rule name {node.value!r} must be lowercase-kebab, like daimler-renault"),
+                node.error(f"rule name {_shown(node.value)} must be lowercase-kebab, like daimler-renault"),
             )
             return None
         where = f"{document.path}:{node.line}"
         if node.value in self.names:
             self.error(
-                document, node.error(f"rule name {node.value!r} is already used at {self.names[node.value]}")
+                document,
+                node.error(f"rule name {_shown(node.value)} is already used at {self.names[node.value]}"),
             )
             return None
         self.names[node.value] = where
@@ -288,10 +311,23 @@ class _Loader:
         result: list[str] = []
         for item in items:
             if not isinstance(item.value, str) or not pattern.match(item.value):
-                self.error(document, item.error(f"{item.value!r} is not a valid {what}"))
+                self.error(document, item.error(f"{_shown(item.value)} is not a valid {what}"))
             else:
                 result.append(item.value)
         return tuple(result)
+
+
+def _shown(value: Any) -> str:
+    """``quoted(value)`` for a scalar; a YAML list or mapping is named, not printed."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return quoted(value)
+
+
+def _internal(exc: BaseException) -> str:
+    return f"cannot read this file ({type(exc).__name__}: {quoted(str(exc), 200)}); please report it"
 
 
 def _entity_in(exc: QuerySyntaxError) -> str:
