@@ -172,6 +172,23 @@ def release(row: AlertRow | DigestRow, until: datetime) -> None:
     row.lease_until = row.lease_token = None
 
 
+def give_back(session: Session, token: str) -> int:
+    """Make every row still leased under ``token`` due again now, untouched (not an attempt).
+
+    The rows of a claimed batch that were never sent (the worker was asked to stop, or the
+    database went away mid-batch) would otherwise wait for their lease to run out.
+    """
+    released = 0
+    for model in (AlertRow, DigestRow):
+        result = session.execute(
+            update(model)
+            .where(model.status == "sending", model.lease_token == token)
+            .values(status="pending", lease_until=None, lease_token=None)
+        )
+        released += int(getattr(result, "rowcount", 0) or 0)
+    return released
+
+
 def hold(alert: AlertRow, digest_key: str, now: datetime) -> None:
     """Park a claimed alert for the next window of the digest ``digest_key`` (a cron line)."""
     alert.status, alert.digest_key, alert.held_at = "held", digest_key, now

@@ -15,13 +15,14 @@ from typing import Any
 
 import click
 
-from monitor.cli.pipeline import dispatch as dispatch_due
 from monitor.errors import MonitorError
 from monitor.metrics import serve_metrics
+from monitor.notify import Dispatcher
 from monitor.outage import Outage, is_unreachable
 from monitor.store import Database
 
 log = logging.getLogger(__name__)
+
 
 def register(main: click.Group) -> None:
     """Attach this module's commands to the top-level group."""
@@ -81,9 +82,12 @@ def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) 
             click.echo(
                 f"monitor dispatch: database {config.database_url.split('@')[-1]}{served}; Ctrl-C to stop"
             )
+        # One dispatcher for the worker's life: it remembers the claims an outage cut short
+        # and gives them back at the next pass; ``stop`` ends a pass after the send in flight.
+        dispatcher = Dispatcher.from_config(database, config, stop=stop)
         while not stop.is_set():
             try:
-                report = dispatch_due(config, database)
+                report = dispatcher.dispatch_due()
             except Exception as exc:
                 if not is_unreachable(exc):
                     raise

@@ -16,6 +16,8 @@ token, and a worker whose lease ran out cannot overwrite the next owner's result
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from monitor.outbox import (
     digest_alerts,
     finish_alert,
     finish_digest,
+    give_back,
     held_windows,
     hold,
     record_delivered,
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
 
     from monitor.config import Config
 
+log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=1)
 BATCH = 10  # rows claimed at once: few, so a crash leaves few rows waiting for their lease
@@ -81,6 +85,7 @@ class _Job:
     created_at: datetime
     delivered: frozenset[str]
     message: Message
+    lease_until: datetime  # when the claim's lease runs out unless renewed
 
 
 class Dispatcher:
@@ -100,6 +105,7 @@ class Dispatcher:
         lease: timedelta = LEASE,
         max_age: timedelta = MAX_AGE,
         batch: int = BATCH,
+        stop: threading.Event | None = None,
     ) -> None:
         self.database = database
         self.channels = channels
@@ -112,6 +118,8 @@ class Dispatcher:
         self.lease = lease
         self.max_age = max_age
         self.batch = batch
+        self.stop = stop or threading.Event()  # set: finish the send in flight, claim nothing more
+        self.unfinished: set[str] = set()  # claim tokens whose batch a failure cut short
         protect(url for urls in channels.values() for url in urls)
 
     @classmethod
@@ -148,24 +156,37 @@ class Dispatcher:
         """Send every alert and digest that is due now; ``limit`` is unused (kept for callers)."""
         del limit
         report = DispatchReport()
+        self._give_back_unfinished()
         self.close_windows()
-        while True:
-            token = uuid.uuid4().hex
-            with self.database.transaction() as session:
-                jobs = self._claim_alerts(session, token, report)
-            if jobs is None:
-                break
-            for job in jobs:
-                self._deliver(job, token, report)
-        while True:
-            token = uuid.uuid4().hex
-            with self.database.transaction() as session:
-                jobs = self._claim_digests(session, token, report)
-            if jobs is None:
-                break
-            for job in jobs:
-                self._deliver(job, token, report)
+        for claim in (self._claim_alerts, self._claim_digests):
+            while not self.stop.is_set():
+                token = uuid.uuid4().hex
+                self.unfinished.add(token)  # until its whole batch is done or given back
+                with self.database.transaction() as session:
+                    jobs = claim(session, token, report)
+                if jobs is None:
+                    self.unfinished.discard(token)
+                    break
+                for job in jobs:
+                    if self.stop.is_set():  # stop after the alert in flight, not the batch
+                        break
+                    self._deliver(job, token, report)
+                self._give_back(token)
         return report
+
+    def _give_back_unfinished(self) -> None:
+        """Release the claims a failure cut short (a database outage mid-batch), so that their
+        alerts go out now rather than when the lease runs out."""
+        for token in list(self.unfinished):
+            self._give_back(token)
+
+    def _give_back(self, token: str) -> None:
+        """Make the rows still leased under ``token`` due again at once (they were never sent)."""
+        with self.database.transaction() as session:
+            released = give_back(session, token)
+        self.unfinished.discard(token)
+        if released:
+            log.info("gave back %d claimed alert(s) or digest(s) unsent", released)
 
     def close_windows(self) -> int:
         """Gather held alerts of every elapsed digest window into digests; returns how many."""
@@ -183,6 +204,7 @@ class Dispatcher:
     def _claim_alerts(self, session: Session, token: str, report: DispatchReport) -> list[_Job] | None:
         """Claim a batch and route it; ``None`` when nothing was due."""
         now = self.clock()
+        lease_until = now + self.lease
         rows = claim_alerts(session, now, self.lease, self.batch, token)
         if not rows:
             return None
@@ -213,11 +235,12 @@ class Dispatcher:
                 sending[pair] += 1
             also = also_reported_by(session, alert.story_id, alert.article_id)
             message = self.templates.alert(entry_for(alert, zone, also), alert.channel)
-            jobs.append(_job(AlertRow, alert, message))
+            jobs.append(_job(AlertRow, alert, message, lease_until))
         return jobs
 
     def _claim_digests(self, session: Session, token: str, report: DispatchReport) -> list[_Job] | None:
         now = self.clock()
+        lease_until = now + self.lease
         rows = claim_digests(session, now, self.lease, self.batch, token)
         if not rows:
             return None
@@ -233,13 +256,13 @@ class Dispatcher:
                 for alert in digest_alerts(session, digest.id)
             ]
             message = self.templates.digest(entries, digest.channel, local_time(digest.window_end, zone))
-            jobs.append(_job(DigestRow, digest, message))
+            jobs.append(_job(DigestRow, digest, message, lease_until))
         return jobs
 
     def _deliver(self, job: _Job, token: str, report: DispatchReport) -> None:
         urls = self.channels.get(job.channel, ())
         errors: list[str] = [] if urls else [f"channel {job.channel!r} is not configured"]
-        lease_until = self.clock() + self.lease
+        lease_until = job.lease_until  # from the claim: the batch's earlier sends used it up
         for index, url in enumerate(urls, start=1):
             key = target_key(url)
             if key in job.delivered:
@@ -248,6 +271,11 @@ class Dispatcher:
                 lease_until = self.clock() + self.lease
                 with self.database.transaction() as session:
                     if not renew_lease(session, job.model, job.row_id, token, lease_until):
+                        log.warning(
+                            "lost the lease of %s %d to another worker: not sending it",
+                            "alert" if job.model is AlertRow else "digest",
+                            job.row_id,
+                        )
                         return  # another worker owns it now and will finish it
             try:
                 send(url, job.message, target_label(job.channel, index, url))
@@ -280,5 +308,11 @@ class Dispatcher:
             report.retrying += 1
 
 
-def _job(model: type[AlertRow] | type[DigestRow], row: AlertRow | DigestRow, message: Message) -> _Job:
-    return _Job(model, row.id, row.channel, row.attempts, row.created_at, frozenset(row.delivered), message)
+def _job(
+    model: type[AlertRow] | type[DigestRow],
+    row: AlertRow | DigestRow,
+    message: Message,
+    lease_until: datetime,
+) -> _Job:
+    delivered = frozenset(row.delivered)
+    return _Job(model, row.id, row.channel, row.attempts, row.created_at, delivered, message, lease_until)
