@@ -14,6 +14,14 @@ pages are queued only while fewer than two batches per worker (and half the queu
 so of the queue's ``QUEUE`` places at most that many hold raw pages (32 for one worker),
 the rest parsed articles of a few KB. Workers are *spawned*,
 never forked: the crawl process runs Twisted and threads, which do not survive a fork.
+
+A page that fails here is recorded as a failure of the crawl run (``monitor.runs``) with
+its reason, and the work goes on with the next page: ``unparsable`` (``ParseError``),
+``empty-body`` (fewer than ``MIN_BODY_WORDS`` words and ``MIN_BODY_CHARACTERS`` letters
+or digits: a cookie wall, a paywall stub, a page of scripts), ``url-too-long`` and
+``unstorable`` (the database refused the article: its batch is rolled back and stored
+again one article per transaction, so only the culprit is lost). Losing the database
+connection is not a page's fault: that still ends the crawl.
 """
 
 from __future__ import annotations
@@ -24,23 +32,36 @@ import multiprocessing
 import queue
 import time
 import traceback
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
+
 from monitor.article import Article
 from monitor.config import Config, Source, load_config
-from monitor.errors import MonitorError, ParseError
-from monitor.rules import RuleSet
+from monitor.errors import MonitorError, ParseError, quoted
+from monitor.matching.text import words
+from monitor.rules import RuleMatch, RuleSet
 from monitor.rulestate import running_rules
-from monitor.store import Database, NewMatch, save_article, save_matches
+from monitor.runs import Failure, record_failures
+from monitor.store import Database, NewMatch, UnstorableArticle, save_article, save_matches, storable
 
 log = logging.getLogger(__name__)
 BATCH = 16
 QUEUE = 200  # pages and articles waiting for a worker (raw pages: see ``IngestPool.behind``)
 PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
+MIN_BODY_WORDS = 20  # a body with fewer words...
+MIN_BODY_CHARACTERS = 100  # ...and fewer letters and digits (Chinese has few "words") is empty
 _STOP = None
+# What storing one article can raise because of that article (a value the database or its
+# driver refuses); the connection errors are not the article's fault and end the crawl.
+_ARTICLE_ERRORS = (SQLAlchemyError, ValueError)
+_CONNECTION_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +71,7 @@ class Page:
     url: str
     body: bytes
     encoding: str | None = None
+    links: tuple[str, ...] = ()  # the feed or listing link and redirects that led to ``url``
 
 
 @dataclass(slots=True)
@@ -59,14 +81,14 @@ class Counts:
     pages: int = 0
     stored: int = 0
     alerts: int = 0
-    unparsable: int = 0
+    failed: Counter[str] = field(default_factory=Counter)  # pages recorded as failures, by reason
 
     def add(self, other: Counts) -> None:
         """Add ``other``'s figures to these."""
         self.pages += other.pages
         self.stored += other.stored
         self.alerts += other.alerts
-        self.unparsable += other.unparsable
+        self.failed.update(other.failed)
 
 
 def channels_for(rule_channels: tuple[str, ...], config: Config) -> tuple[str, ...]:
@@ -87,80 +109,177 @@ def load_ruleset(config: Config, database: Database) -> RuleSet:
     return rules
 
 
+def empty_body(body: str) -> bool:
+    """Whether ``body`` is too short to be an article: see ``MIN_BODY_WORDS``."""
+    if len(words(body)) >= MIN_BODY_WORDS:
+        return False
+    return sum(character.isalnum() for character in body) < MIN_BODY_CHARACTERS
+
+
 class Ingester:
-    """Parses pages of one source, stores the articles, matches the rules, queues alerts."""
+    """Parses pages of one source, stores the articles, matches the rules, queues alerts.
+
+    With a database and a crawl run id, the pages that fail are recorded as failures of
+    that run; without, they are only counted (and logged).
+    """
 
     def __init__(
-        self, config: Config, source: Source, rules: RuleSet | None, database: Database | None
+        self,
+        config: Config,
+        source: Source,
+        rules: RuleSet | None,
+        database: Database | None,
+        run_id: int | None = None,
     ) -> None:
         self.config = config
         self.source = source
         self.rules = rules
         self.database = database
+        self.run_id = run_id
 
     def ingest(self, pages: Sequence[Page], parsed: Sequence[Article] = ()) -> Counts:
         """Parse every page, then store and match its article and ``parsed`` in one transaction.
 
         ``parsed`` are articles of pages already parsed (and counted) elsewhere.
         """
-        articles, unparsable = self.parse(pages)
+        articles, failures = self.parse(pages)
+        self.record(failures)
         counts = self.store([*parsed, *articles])
-        counts.pages, counts.unparsable = len(pages), unparsable
+        counts.pages = len(pages)
+        counts.failed.update(failure.reason for failure in failures)
         return counts
 
-    def parse(self, pages: Sequence[Page]) -> tuple[list[Article], int]:
-        """The articles of ``pages`` and how many pages held none (logged)."""
+    def parse(self, pages: Sequence[Page]) -> tuple[list[Article], list[Failure]]:
+        """The articles of ``pages``, and a failure for each page that holds none."""
         from monitor.parse import parse_html  # here: a worker that only stores never loads the parser
 
-        articles, unparsable = [], 0
+        articles: list[Article] = []
+        failures: list[Failure] = []
         for page in pages:
             try:
-                articles.append(
-                    parse_html(
-                        page.body,
-                        page.url,
-                        encoding=page.encoding,
-                        source=self.source.name,
-                        selectors=self.source.selectors,
-                    )
+                article = parse_html(
+                    page.body,
+                    page.url,
+                    encoding=page.encoding,
+                    source=self.source.name,
+                    selectors=self.source.selectors,
                 )
             except ParseError as exc:
-                unparsable += 1
-                log.warning("cannot parse %s: %s", page.url, exc)
-        return articles, unparsable
+                failures.append(Failure(page.url, "unparsable", str(exc)))
+                continue
+            except Exception as exc:  # a parser bug on a hostile page loses that page, not the crawl
+                log.exception("the parser failed on %s", page.url)
+                failures.append(Failure(page.url, "parse-error", f"the parser failed: {_short(exc)}"))
+                continue
+            if empty_body(article.body):
+                count = len(words(article.body))
+                failures.append(
+                    Failure(
+                        page.url,
+                        "empty-body",
+                        f"the article body has {count} word(s), fewer than {MIN_BODY_WORDS}: "
+                        "nothing to store or match (a cookie wall, a paywall, a page built by scripts?)",
+                    )
+                )
+                continue
+            articles.append(article.replace(links=page.links) if page.links else article)
+        return articles, failures
+
+    def record(self, failures: Sequence[Failure]) -> None:
+        """Record ``failures`` in the crawl run, each logged; a separate transaction, so they stay."""
+        for failure in failures:
+            log.warning("failed %s: %s (%s)", failure.url, failure.reason, failure.detail)
+        if not failures or self.database is None or self.run_id is None:
+            return
+        with self.database.transaction() as session:
+            record_failures(session, self.run_id, self.source.name, failures, datetime.now(UTC))
 
     def store(self, articles: Sequence[Article]) -> Counts:
-        """Match ``articles``, then store them with their matches and alerts in one transaction."""
+        """Match ``articles``, then store them with their matches and alerts in one transaction.
+
+        An article the database refuses is recorded as a failure; the others are stored.
+        """
         counts = Counts()
         if not articles:
             return counts
         if self.rules is None or self.database is None:
             raise MonitorError("this Ingester only parses: it has no rules or database")
-        matches = [self.rules.match(article) for article in articles]
+        ready: list[Article] = []
+        failures: list[Failure] = []
+        for article in articles:
+            try:
+                ready.append(storable(article))
+            except UnstorableArticle as exc:
+                failures.append(Failure(article.url, exc.reason, str(exc)))
+        rules = self.rules
+        work = [(article, rules.match(article)) for article in ready]
         now = datetime.now(UTC)
-        with self.database.transaction() as session:
-            for article, found in zip(articles, matches, strict=True):
-                row = save_article(session, article, now)
-                if row is None:
-                    continue
-                counts.stored += 1
-                new = [
-                    NewMatch(
-                        match.rule.name,
-                        match.terms,
-                        match.snippet,
-                        channels_for(match.rule.channels, self.config),
-                    )
-                    for match in found
-                ]
-                counts.alerts += save_matches(session, row, new, now)
+        try:
+            with self.database.transaction() as session:
+                for article, found in work:
+                    self._save(session, article, found, now, counts)
+        except _ARTICLE_ERRORS as exc:
+            if isinstance(exc, _CONNECTION_ERRORS):
+                raise
+            # The batch is rolled back: store it again one article per transaction, so that
+            # only the article that cannot be stored is lost.
+            counts = Counts()
+            for article, found in work:
+                failure = self._store_one(article, found, now, counts)
+                if failure is not None:
+                    failures.append(failure)
+        self.record(failures)
+        counts.failed.update(failure.reason for failure in failures)
         return counts
+
+    def _store_one(
+        self, article: Article, found: list[RuleMatch], now: datetime, counts: Counts
+    ) -> Failure | None:
+        assert self.database is not None
+        one = Counts()
+        try:
+            with self.database.transaction() as session:
+                self._save(session, article, found, now, one)
+        except _ARTICLE_ERRORS as exc:
+            if isinstance(exc, _CONNECTION_ERRORS):
+                raise
+            log.warning("cannot store %s", article.url, exc_info=True)
+            return Failure(article.url, "unstorable", f"the database refused the article: {_short(exc)}")
+        counts.add(one)
+        return None
+
+    def _save(
+        self, session: Session, article: Article, found: list[RuleMatch], now: datetime, counts: Counts
+    ) -> None:
+        row = save_article(session, article, now)
+        if row is None:
+            return
+        counts.stored += 1
+        new = [
+            NewMatch(
+                match.rule.name,
+                match.terms,
+                match.snippet,
+                channels_for(match.rule.channels, self.config),
+            )
+            for match in found
+        ]
+        counts.alerts += save_matches(session, row, new, now)
+
+
+def _short(exc: BaseException) -> str:
+    """The exception's first line, without the statement and parameters SQLAlchemy appends."""
+    original = getattr(exc, "orig", None)
+    text = str(original if original is not None else exc).strip().splitlines()
+    return f"{type(original or exc).__name__}: {quoted(text[0] if text else '', limit=300)}"
 
 
 class IngestPool:
     """Worker processes running ``Ingester``s on pages put in a bounded queue."""
 
-    def __init__(self, config_path: str, source: str, workers: int, queue_size: int = QUEUE) -> None:
+    def __init__(
+        self, config_path: str, source: str, workers: int, queue_size: int = QUEUE, run_id: int | None = None
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.jobs: multiprocessing.Queue[Page | Article | None] = context.Queue(maxsize=queue_size)
         self.capacity = queue_size
@@ -168,7 +287,7 @@ class IngestPool:
         self.processes = [
             context.Process(
                 target=_work,
-                args=(config_path, source, self.jobs, self.results),
+                args=(config_path, source, self.jobs, self.results, run_id),
                 name=f"monitor-ingest-{index}",
                 daemon=True,
             )
@@ -242,13 +361,18 @@ def _work(
     source_name: str,
     jobs: multiprocessing.Queue[Page | Article | None],
     results: multiprocessing.Queue[tuple[str, Any]],
+    run_id: int | None = None,
 ) -> None:
-    """A worker process: parse, match and store batches from ``jobs`` until told to stop, then report."""
+    """A worker process: parse, match and store batches from ``jobs`` until told to stop, then report.
+
+    The pages that fail are recorded in crawl run ``run_id`` as they fail.
+    """
     database = None
     try:
         config = load_config(config_path)
         database = Database(config.database_url, create=False)
-        ingester = Ingester(config, config.source(source_name), load_ruleset(config, database), database)
+        rules = load_ruleset(config, database)
+        ingester = Ingester(config, config.source(source_name), rules, database, run_id)
         total = Counts()
         stopping = False
         while not stopping:

@@ -13,6 +13,7 @@ class PageItem:
     body: bytes = field(repr=False)  # debug logs quote every item: not 50 KB of HTML each
     source: str
     encoding: str | None = None
+    links: tuple[str, ...] = ()  # the feed or listing link and redirects that led to ``url``
 
 
 @dataclass(slots=True)

@@ -1,9 +1,9 @@
 """SQLAlchemy 2 models: one database holds articles, stories, matches and the alert outbox.
 
 Uniqueness is enforced by the database, not by Python checks: one article per canonical
-URL, one match per (rule, article), one alert per (rule, article, channel) and per
-(rule, story, channel), so that syndicated copies of a story alert once, and one digest
-per (channel, schedule, window).
+URL (the other URLs it was fetched from point to it), one match per (rule, article), one
+alert per (rule, article, channel) and per (rule, story, channel), so that syndicated
+copies of a story alert once, and one digest per (channel, schedule, window).
 """
 
 from __future__ import annotations
@@ -97,6 +97,23 @@ class ArticleRow(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     story: Mapped[Story] = relationship(back_populates="articles")
+
+
+class ArticleURL(Base):
+    """An address an article was fetched from or linked as, other than its canonical URL.
+
+    Feeds and listings often link ``/a?cmp=rss`` to a page whose ``<link rel=canonical>``
+    is ``/a``; without this row the next crawl would ask for ``/a?cmp=rss``, find no article
+    with that canonical URL, and download the page again. ``url_key`` is the SHA-256 of the
+    URL's canonical form (``monitor.urls.canonical_url``), so a link of any length has a
+    short unique key; ``url`` keeps it readable.
+    """
+
+    __tablename__ = "article_urls"
+
+    url_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
 
 
 class MatchRow(Base):

@@ -5,7 +5,8 @@ The pipeline runs inside the crawl's child process. Pages go to a ``monitor.inge
 0, this process only fetches and an ``IngestPool`` of worker processes parses, matches and
 stores the pages, so fetching and the parsing that costs most use different cores. Each
 ``FailureItem`` is stored at once with its reason, so a crawl killed at its time limit keeps
-what it learnt. At the end the pipeline closes the crawl run that the parent opened
+what it learnt; so is each page that fails to parse or store (``monitor.ingest``), wherever
+it was ingested. At the end the pipeline closes the crawl run that the parent opened
 (``MONITOR_RUN_ID``):
 
 - ``failed`` when the source's own URL (feed, sitemap, listing) failed, or when every
@@ -97,24 +98,27 @@ class StoragePipeline:
             else:  # the parent opened it before starting this process: the crawl starts now
                 begin_run(session, self.run_id, datetime.now(UTC))
         if self.workers > 0:  # this process fetches, the workers parse, match and store
-            self.pool = IngestPool(str(self.config.path), self.source.name, self.workers).start()
+            self.pool = IngestPool(
+                str(self.config.path), self.source.name, self.workers, run_id=self.run_id
+            ).start()
         else:
-            self.ingester = Ingester(
-                self.config, self.source, load_ruleset(self.config, self.database), self.database
-            )
+            rules = load_ruleset(self.config, self.database)
+            self.ingester = Ingester(self.config, self.source, rules, self.database, self.run_id)
 
     async def process_item(self, item: Any) -> Any:
         """Pages are ingested (here or by a worker), failures and validators recorded."""
         if isinstance(item, PageItem):
-            page = Page(item.url, item.body, item.encoding)
+            page = Page(item.url, item.body, item.encoding, tuple(item.links))
             if self.pool is None:
                 assert self.ingester is not None
                 self.counts.add(self.ingester.ingest([page]))
                 return item
             jobs: list[Page | Article] = [page]
             if self.pool.behind():  # parse here too; the workers only match and store these
-                articles, unparsable = self._parser().parse([page])
-                self.counts.add(Counts(pages=1, unparsable=unparsable))
+                parser = self._parser()
+                articles, failures = parser.parse([page])
+                parser.record(failures)
+                self.counts.add(Counts(pages=1, failed=Counter(failure.reason for failure in failures)))
                 jobs = list(articles)
                 if self.crawler.stats is not None:
                     self.crawler.stats.inc_value("monitor/parsed_in_crawl_process")
@@ -127,8 +131,8 @@ class StoragePipeline:
         return item
 
     def _parser(self) -> Ingester:
-        if self.ingester is None:
-            self.ingester = Ingester(self.config, self.source, None, None)
+        if self.ingester is None:  # parses and records failures; the workers store
+            self.ingester = Ingester(self.config, self.source, None, self.database, self.run_id)
         return self.ingester
 
     async def _queue(self, job: Page | Article) -> None:
@@ -170,14 +174,18 @@ class StoragePipeline:
         limit = self.crawler.settings.getfloat("CLOSESPIDER_TIMEOUT")
         if reason is None and limit and time.monotonic() - self.opened >= limit:
             reason = "closespider_timeout"  # pipelines close before Scrapy records the reason
-        failed = sum(self.failures.values())
+        # Pages that failed to download never reached the ingester; those that failed to parse
+        # or store are among its pages.
+        reasons = self.failures + self.counts.failed
+        failed = sum(reasons.values())
+        healthy = self.counts.pages - sum(self.counts.failed.values())
         status, error = "ok", None
         if self.entry_failure is not None:
             status, error = "failed", self.entry_failure
         elif pool_error is not None:
             status, error = "failed", pool_error
-        elif failed and not self.counts.pages:
-            status, error = "failed", f"all {failed} article page(s) failed: {_summary(self.failures)}"
+        elif failed and not healthy:
+            status, error = "failed", f"all {failed} article page(s) failed: {_summary(reasons)}"
         elif reason == ALREADY_RUNNING:
             status, error = "skipped", "another crawl of this source was running"
         elif reason in (PARENT_GONE, "shutdown"):  # stopped from outside: not the source's failure
@@ -190,9 +198,7 @@ class StoragePipeline:
                 error = "crawl stopped at its time limit (crawl.timeout): not every page was fetched"
         elif failed:
             status = "partial"
-            error = (
-                f"{failed} of {failed + self.counts.pages} article page(s) failed: {_summary(self.failures)}"
-            )
+            error = f"{failed} of {failed + healthy} article page(s) failed: {_summary(reasons)}"
         assert self.run_id is not None
         now = datetime.now(UTC)
         with self.database.transaction() as session:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from monitor.article import clean_text
 from monitor.models import ArticleRow, CrawlFailure, CrawlRun, FetchValidator, SourceHealth
 
 
@@ -74,14 +75,14 @@ def get_run(session: Session, run_id: int) -> CrawlRun | None:
 def record_failures(
     session: Session, run_id: int, source: str, failures: Iterable[Failure], now: datetime
 ) -> None:
-    """Store each failed request of a run with its reason."""
+    """Store each failed request of a run with its reason; hostile text is cleaned (``clean_text``)."""
     session.add_all(
         CrawlFailure(
             run_id=run_id,
             source=source,
-            url=failure.url[:2048],
+            url=clean_text(failure.url)[:2048],
             reason=failure.reason[:32],
-            detail=failure.detail,
+            detail=clean_text(failure.detail),
             entry=failure.entry,
             created_at=now,
         )

@@ -4,6 +4,13 @@ SQLAlchemy 2 does the work. SQLite gets WAL mode, a busy timeout and ``BEGIN IMM
 for every transaction, because a transaction that reads and then writes would otherwise
 fail with "database is locked" instead of waiting. Inserts use ``ON CONFLICT DO NOTHING``
 so that the database's unique constraints, not Python checks, decide what is a duplicate.
+
+Before an article is stored its text is clean (``Article`` runs ``clean_text`` on every
+field) and its URLs fit their columns (``storable``): an article whose canonical URL is
+longer than ``MAX_URL_LENGTH`` is refused with ``UnstorableArticle`` rather than cut, as
+two URLs cut to the same 2,048 characters would become one article. Besides the canonical
+URL, the addresses a page was fetched from are remembered (``article_urls``), so that
+``known_urls`` answers for a feed link such as ``/a?cmp=rss`` whose page declares ``/a``.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from hashlib import sha256
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam, create_engine, event, func, select, text
@@ -21,8 +29,8 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from monitor.article import Article
 from monitor.dialects import conflict_insert, driver_url
-from monitor.errors import StorageError
-from monitor.models import AlertRow, ArticleRow, MatchRow, Story, StoryBand
+from monitor.errors import StorageError, quoted
+from monitor.models import AlertRow, ArticleRow, ArticleURL, MatchRow, Story, StoryBand
 
 # The outbox queries live in monitor.outbox; these names stay importable from here.
 from monitor.outbox import ALERT_STATUSES as ALERT_STATUSES
@@ -30,7 +38,9 @@ from monitor.outbox import claim_alerts as claim_alerts
 from monitor.outbox import finish_alert as finish_alert
 from monitor.outbox import retry_failed_alerts as retry_failed_alerts
 from monitor.stories import SIMILARITY_THRESHOLD, Signature
+from monitor.urls import canonical_url as _canonical
 
+MAX_URL_LENGTH = 2048  # characters of a stored URL: the articles.url and canonical_url columns
 MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
 STORY_LOCK_CLASS = 0x6D6F73  # advisory lock "class" id ("mos"; monitor.locks has the others)
 _STORY_LOCK = "monitor.store: story lock"  # session.info key: the transaction that holds it
@@ -101,15 +111,86 @@ def _safe_url(url: str) -> str:
 
 
 def known_urls(session: Session, canonical_urls: Iterable[str]) -> set[str]:
-    """The subset of ``canonical_urls`` already stored."""
+    """The subset of ``canonical_urls`` stored as an article's canonical URL or one it was fetched from.
+
+    The spider asks with the canonical form of each feed or listing link; a link whose page
+    declared another canonical URL is known through ``article_urls``.
+    """
     wanted = list(set(canonical_urls))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        found.update(
-            session.scalars(select(ArticleRow.canonical_url).where(ArticleRow.canonical_url.in_(chunk)))
-        )
+        # A longer URL can be no article's canonical URL, and PostgreSQL may refuse to compare it.
+        fitting = [url for url in chunk if len(url) <= MAX_URL_LENGTH]
+        if fitting:
+            found.update(
+                session.scalars(select(ArticleRow.canonical_url).where(ArticleRow.canonical_url.in_(fitting)))
+            )
+        keys = {url_key(url): url for url in chunk if url not in found}
+        if keys:
+            rows = session.scalars(select(ArticleURL.url_key).where(ArticleURL.url_key.in_(list(keys))))
+            found.update(keys[key] for key in rows)
     return found
+
+
+def url_key(url: str) -> str:
+    """The ``article_urls`` key of a URL already in canonical form: its SHA-256, in hex."""
+    return sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def fetched_url_rows(article_id: int, canonical: str, urls: Iterable[str]) -> list[dict[str, object]]:
+    """``article_urls`` rows for the addresses ``urls`` other than the article's canonical URL."""
+    rows: dict[str, dict[str, object]] = {}
+    for url in urls:
+        if not url:
+            continue
+        try:
+            key_url = _canonical(url)
+        except ValueError:  # an address courlan and w3lib cannot read: no link will match it either
+            continue
+        if key_url != canonical:
+            rows.setdefault(
+                url_key(key_url), {"url_key": url_key(key_url), "url": key_url, "article_id": article_id}
+            )
+    return list(rows.values())
+
+
+class UnstorableArticle(StorageError):
+    """An article no database row can hold as it is; ``reason`` is the failure code recorded for its page."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def storable(article: Article) -> Article:
+    """``article`` with URLs that fit their columns, or ``UnstorableArticle``.
+
+    The canonical URL is the article's identity: cut, two articles would share one, so a
+    canonical URL over ``MAX_URL_LENGTH`` is replaced by the page's own address when that
+    fits (the page declared a canonical URL no row can hold) and refused otherwise. A
+    fetched address over the limit is not needed to read the article: its canonical URL
+    stands in for it in ``articles.url`` (``article_urls`` still remembers it, by hash).
+    """
+    canonical = article.canonical_url
+    if len(canonical) > MAX_URL_LENGTH:
+        own = ""
+        if article.url and len(article.url) <= MAX_URL_LENGTH:
+            try:
+                own = _canonical(article.url)
+            except ValueError:
+                own = ""
+        if not own or len(own) > MAX_URL_LENGTH:
+            raise UnstorableArticle(
+                "url-too-long",
+                f"the article's canonical URL has {len(canonical):,} characters, more than the "
+                f"{MAX_URL_LENGTH:,} a stored URL may have: {quoted(canonical)}",
+            )
+        article = article.replace(canonical_url=own, links=(*article.links, canonical))
+        canonical = own
+    if len(article.url) > MAX_URL_LENGTH:
+        article = article.replace(url=canonical, links=(*article.links, article.url))
+    return article
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +228,13 @@ class _Statements:
     story: Any
     bands: Any
     article: Any
+    urls: Any
     matches: Any
     alerts: Any
 
 
 _ARTICLES, _STORIES, _BANDS = ArticleRow.__table__, Story.__table__, StoryBand.__table__
-_MATCHES, _ALERTS = MatchRow.__table__, AlertRow.__table__
+_MATCHES, _ALERTS, _URLS = MatchRow.__table__, AlertRow.__table__, ArticleURL.__table__
 _ARTICLE_EXISTS = select(_ARTICLES.c.id).where(_ARTICLES.c.canonical_url == bindparam("url"))
 _STORY_CANDIDATES = (
     select(_STORIES.c.id, _STORIES.c.signature)
@@ -177,6 +259,7 @@ def _statements(dialect: str) -> _Statements:
         article=conflict_insert(dialect, _ARTICLES)
         .on_conflict_do_nothing(index_elements=["canonical_url"])
         .returning(_ARTICLES.c.id),
+        urls=conflict_insert(dialect, _URLS).on_conflict_do_nothing(),
         matches=conflict_insert(dialect, _MATCHES)
         .on_conflict_do_nothing(index_elements=["rule", "article_id"])
         .returning(_MATCHES.c.id, _MATCHES.c.rule),
@@ -189,13 +272,21 @@ def _dialect(session: Session) -> str:
 
 
 def save_article(session: Session, article: Article, now: datetime) -> SavedArticle | None:
-    """Store ``article`` and place it in a story; ``None`` if its canonical URL is known."""
-    if session.scalar(_ARTICLE_EXISTS, {"url": article.canonical_url}) is not None:
-        return None
+    """Store ``article`` and place it in a story; ``None`` if its canonical URL is known.
+
+    Either way the addresses it was fetched from are remembered for ``known_urls``.
+    ``UnstorableArticle`` if it cannot be stored (``storable``), before anything is written.
+    """
+    article = storable(article)
+    fetched = (article.url, *article.links)
+    known = session.scalar(_ARTICLE_EXISTS, {"url": article.canonical_url})
     dialect = _dialect(session)
+    statements = _statements(dialect)
+    if known is not None:
+        _remember_urls(session, statements, int(known), article.canonical_url, fetched)
+        return None
     if dialect == "postgresql":
         _serialise_stories(session)
-    statements = _statements(dialect)
     story_id = _story_for(session, statements, article, now)
     values = {
         "canonical_url": article.canonical_url,
@@ -216,7 +307,16 @@ def save_article(session: Session, article: Article, now: datetime) -> SavedArti
     article_id = session.scalar(statements.article, values)
     if article_id is None:  # another process stored it between our check and insert
         return None
+    _remember_urls(session, statements, article_id, article.canonical_url, fetched)
     return SavedArticle(article_id, story_id)
+
+
+def _remember_urls(
+    session: Session, statements: _Statements, article_id: int, canonical: str, urls: Iterable[str]
+) -> None:
+    rows = fetched_url_rows(article_id, canonical, urls)
+    if rows:
+        session.execute(statements.urls, rows)
 
 
 def _serialise_stories(session: Session) -> None:
