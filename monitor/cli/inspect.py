@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -161,16 +162,68 @@ def _print_article(path: Path, article: Article) -> None:
     click.echo()
 
 
+MAX_JSON_BYTES = 16 * 1024 * 1024  # a JSON article for `monitor match`, after gunzip
+MAX_JSON_DEPTH = 20  # arrays and objects nested in one another; an article needs 2
+_JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+class JsonArticleError(ParseError):
+    """A JSON article refused at a position: ``str()`` is ``file:line:col: message``."""
+
+    def __init__(self, message: str, path: Path, text: str, offset: int) -> None:
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        super().__init__(f"{path}:{line}:{column}: {message}")
+
+
+def _json_text(path: Path) -> str:
+    """The text of a (gzipped) JSON file, at most ``MAX_JSON_BYTES``, read within that bound."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read(MAX_JSON_BYTES + 1)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ParseError(f"cannot read file: {exc}") from None
+    if len(raw) > MAX_JSON_BYTES:
+        raise ParseError(f"a JSON article may be at most {MAX_JSON_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not valid JSON: {exc}") from None
+
+
+def _check_json_depth(path: Path, text: str) -> None:
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH``, where it goes too deep.
+
+    ``json.loads`` recurses once per level and fails with a ``RecursionError`` somewhere
+    near 1,000 levels; counting brackets outside strings first makes that a plain error.
+    """
+    depth = 0
+    for found in _JSON_NESTING.finditer(text):
+        token = found.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise JsonArticleError(
+                    f"JSON nested deeper than {MAX_JSON_DEPTH} levels", path, text, found.start()
+                )
+        elif token in "]}":
+            depth -= 1
+
+
 def load_article_file(path: Path) -> Article:
     """An article from an HTML page or a JSON object with title and body."""
     name = path.name.lower()
-    if not name.endswith(".json"):
+    if not name.endswith((".json", ".json.gz")):
         return parse_file(path)
-    raw = gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
+    text = _json_text(path)
+    _check_json_depth(path, text)
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ParseError(f"not valid JSON: {exc}") from None
+    except RecursionError:  # _check_json_depth should make this unreachable
+        raise ParseError("not valid JSON: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("title", ""), str):
         raise ParseError("a JSON article must be an object with 'title' and 'body' strings")
     if not isinstance(data.get("body", ""), str):
@@ -209,8 +262,9 @@ def load_article_file(path: Path) -> Article:
 def match(rules_path: Path, articles: tuple[Path, ...], as_json: bool, explain: bool) -> None:
     """Dry run: which rules match these articles? Nothing is stored or sent.
 
-    ARTICLES are HTML pages (.html, .html.gz) or JSON files with "title" and "body" (and
-    optional "url", "source", "language", "published_at").
+    ARTICLES are HTML pages (.html, .html.gz) or JSON files (.json, .json.gz, at most 16 MB,
+    nested at most 20 levels) with "title" and "body" (and optional "url", "source",
+    "language", "published_at").
 
     \b
     Example:
@@ -226,6 +280,10 @@ def match(rules_path: Path, articles: tuple[Path, ...], as_json: bool, explain: 
     for path in articles:
         try:
             article = load_article_file(path)
+        except JsonArticleError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+            continue
         except ParseError as exc:
             failed += 1
             click.echo(f"{path}: {exc}", err=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.models import RuleSnapshot
 from monitor.rulestate import running_rules
 from monitor.store import Database
 
@@ -51,3 +52,46 @@ def test_without_a_snapshot_a_broken_file_runs_nothing(database: Database, tmp_p
     rules, errors = running_rules(database, [path])
     assert len(rules) == 0
     assert len(errors) == 1
+
+
+def test_a_stored_rule_this_version_refuses_does_not_stop_the_others(
+    database: Database, tmp_path: Path
+) -> None:
+    # The snapshot was written by a version without the query limits: 500 nested
+    # parentheses. Reading it back (a file is broken) must not raise (a RecursionError
+    # or RuleError would stop every crawl); that rule is dropped, the others run.
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    main, other = folder / "main.yaml", folder / "other.yaml"
+    main.write_text(GOOD, encoding="utf-8")
+    other.write_text(OTHER, encoding="utf-8")
+    running_rules(database, [folder])
+    with database.transaction() as session:
+        row = session.get(RuleSnapshot, 1)
+        assert row is not None
+        deep = {**row.rules[0], "name": "deep", "query": "(" * 500 + "Daimler" + ")" * 500}
+        row.rules = [*row.rules, deep]
+    main.write_bytes(b"rules:\n  - name: daimler-renault\n    query: Dai\x00mler\n")
+    rules, errors = running_rules(database, [folder])
+    assert [str(error) for error in errors] == [
+        f"{main}:3:15: a NUL byte (U+0000) is not allowed in a YAML file"
+    ]
+    assert sorted(rule.name for rule in rules) == ["daimler-renault", "vw-suzuki"]
+
+
+def test_an_unexpected_failure_keeps_every_last_good_rule(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "main.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    running_rules(database, [path])
+    # A bug in reading or compiling (here: the compiler itself fails) is no reason to stop.
+    monkeypatch.setattr("monitor.rulecache.read_rule_files", _fails)
+    path.write_text(GOOD + "\n", encoding="utf-8")
+    rules, errors = running_rules(database, [path])
+    assert [rule.name for rule in rules] == ["daimler-renault"]
+    assert [str(error) for error in errors] == ["cannot load the rule files (RuntimeError: 'compiler bug')"]
+
+
+def _fails(paths: object) -> object:
+    raise RuntimeError("compiler bug")
