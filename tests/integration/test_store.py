@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.article import Article
+from monitor.config import load_config
+from monitor.ingest import Ingester
 from monitor.models import AlertRow, ArticleRow, MatchRow
+from monitor.rules import RuleSet
+from monitor.runs import failures_of, start_run
 from monitor.store import (
     Database,
     SavedArticle,
+    UnstorableArticle,
     claim_alerts,
     counts,
     finish_alert,
@@ -222,3 +228,126 @@ def test_datetimes_come_back_as_utc(database: Database) -> None:
     assert row.published_at == published
     assert row.published_at is not None
     assert row.published_at.utcoffset() == timedelta(0)
+
+
+def test_hostile_text_is_cleaned_before_storage(database: Database) -> None:
+    hostile = Article(
+        url="https://a.example/x\x00",
+        canonical_url="https://a.example/x",
+        title="\ud800 Renault\x00 and Daimler",
+        body=WIRE + "\x00\x1b \udfff",
+        authors=("Ann\x00 Example",),
+        description="\x07desc",
+        section="Cars\x00",
+        site_name="\ud83dSite",
+    )
+    with database.transaction() as session:
+        assert save_article(session, hostile, NOW) is not None
+    with database.transaction() as session:
+        row = session.scalars(select(ArticleRow)).one()
+        assert row.title == "\ufffd Renault and Daimler"
+        assert row.body == WIRE + " \ufffd"
+        assert row.authors == ["Ann Example"]
+        assert (row.description, row.section, row.site_name) == ("desc", "Cars", "\ufffdSite")
+        assert row.url == "https://a.example/x"
+
+
+def test_a_canonical_url_too_long_to_store_is_refused_or_replaced_by_the_page_address(
+    database: Database,
+) -> None:
+    long = "https://a.example/" + "x" * 3_000
+    with database.transaction() as session, pytest.raises(UnstorableArticle) as refused:
+        save_article(session, article(long), NOW)
+    assert refused.value.reason == "url-too-long"
+    declared = Article(url="https://a.example/short", canonical_url=long, title="T", body=WIRE)
+    with database.transaction() as session:
+        assert save_article(session, declared, NOW) is not None
+        # The long declared canonical is remembered as one of its addresses (by hash).
+        assert known_urls(session, [long, "https://a.example/short"]) == {long, "https://a.example/short"}
+    with database.transaction() as session:
+        row = session.scalars(select(ArticleRow)).one()
+        assert row.canonical_url == "https://a.example/short"
+
+
+def test_known_urls_answers_for_the_addresses_an_article_was_fetched_from(database: Database) -> None:
+    page = Article(
+        url="https://a.example/story?cmp=rss",
+        canonical_url="https://a.example/story",
+        title="T",
+        body=WIRE,
+        links=("https://feeds.example/r/123",),
+    )
+    asked = [
+        "https://a.example/story?cmp=rss",
+        "https://feeds.example/r/123",
+        "https://a.example/other?cmp=rss",
+    ]
+    with database.transaction() as session:
+        assert known_urls(session, asked) == set()
+        assert save_article(session, page, NOW) is not None
+    with database.transaction() as session:
+        assert known_urls(session, asked) == set(asked[:2])
+        # Met again through another link: not stored twice, but the new link is remembered.
+        again = page.replace(url="https://a.example/story?r=rss", links=())
+        assert save_article(session, again, NOW) is None
+        assert known_urls(session, ["https://a.example/story?r=rss"]) == {"https://a.example/story?r=rss"}
+        assert session.scalar(select(func.count()).select_from(ArticleRow)) == 1
+
+
+def test_the_upgrade_remembers_stored_articles_fetched_urls(database: Database) -> None:
+    from sqlalchemy import text
+
+    from monitor.schema import upgrade
+
+    url = database.url
+    database.close()
+    with database.engine.begin() as connection:  # back to the revision before article_urls
+        connection.execute(text("DROP TABLE article_urls"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        connection.execute(
+            text("INSERT INTO stories (id, title, signature, created_at) VALUES (1, 't', :sig, :now)"),
+            {"sig": b"", "now": NOW.replace(tzinfo=None)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO articles (id, canonical_url, url, title, body, authors, fetched_at, story_id) "
+                "VALUES (1, 'https://a.example/a', 'https://a.example/a?cmp=rss', 't', 'b', '[]', :now, 1)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+    upgrade(database.engine)
+    upgraded = Database(url)
+    try:
+        with upgraded.transaction() as session:
+            assert known_urls(session, ["https://a.example/a?cmp=rss"]) == {"https://a.example/a?cmp=rss"}
+    finally:
+        upgraded.close()
+
+
+@pytest.mark.postgres
+def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_stored(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(
+        f"database: '{postgres_url}'\nrules: []\nsources:\n  - {{name: s, kind: feed, url: 'https://s.example/f'}}\n",
+        encoding="utf-8",
+    )
+    config = load_config(config_path, environ={})
+    database = Database(postgres_url)
+    try:
+        with database.transaction() as session:
+            run_id = start_run(session, "s", NOW)
+        ingester = Ingester(config, config.source("s"), RuleSet([]), database, run_id)
+        good = [article(f"https://s.example/{n}", body=f"{n} {WIRE}", source="s") for n in range(3)]
+        refused = article("https://s.example/bad", source="s" * 300)  # over the 200 of articles.source
+        counts = ingester.store([good[0], refused, *good[1:]])
+        assert counts.stored == 3
+        assert counts.failed == {"unstorable": 1}
+        with database.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(ArticleRow)) == 3
+            (failure,) = failures_of(session, run_id)
+            assert (failure.url, failure.reason) == ("https://s.example/bad", "unstorable")
+            assert "DataError" in failure.detail or "StringDataRightTruncation" in failure.detail
+    finally:
+        database.close()
