@@ -21,12 +21,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import count
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Protocol
 
 from monitor.matching.evaluate import Span
 from monitor.matching.tree import And, Atom, Near, Node, Not, Term
 
+_second, _third = itemgetter(1), itemgetter(2)
 NOT_COST = 1 << 40  # a NOT is nearly always true: test it last in an AND
 NEAR_COST = 1 << 20  # positions are dearer than set look-ups
 
@@ -308,9 +309,24 @@ def _near_truth(
         return False
     rights = sorted(right_spans(scan))
     reach = _longest(rights)
+    size = len(rights)
     for a in left_spans(scan):
-        for _ in _close(a, rights, reach, distance, ordered):
-            return True
+        seg, a_start, a_end = a
+        # Right spans are sorted by (segment, start): start at the first within reach (see
+        # ``_close``), stop once they start out of reach.
+        index = bisect_left(rights, (seg, a_end if ordered else a_start - distance - reach))
+        while index < size:
+            b = rights[index]
+            index += 1
+            if b[0] != seg or b[1] > a_end + distance:
+                break
+            if b == a:
+                continue
+            if ordered:
+                if a_end <= b[1]:
+                    return True
+            elif max(a_start, b[1]) - min(a_end, b[2]) <= distance:
+                return True
     return False
 
 
@@ -326,7 +342,8 @@ def _window_near(left: set[Span], right: set[Span], distance: int, ordered: bool
 
 
 def _longest(spans: list[Span]) -> int:
-    return max((end - start for _, start, end in spans), default=0)
+    """The most words any of ``spans`` covers (``map`` over C getters: no Python frame per span)."""
+    return max(map(sub, map(_third, spans), map(_second, spans)), default=0)
 
 
 def _close(a: Span, rights: list[Span], reach: int, distance: int, ordered: bool) -> Iterator[Span]:
