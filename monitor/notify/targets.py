@@ -14,7 +14,9 @@ gets Markdown, which apprise converts where the service needs something else.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import threading
 from typing import Any
 
 import apprise
@@ -23,6 +25,8 @@ from monitor.errors import NotifyError
 from monitor.notify.render import Message
 from monitor.redact import redact
 
+REASON_LIMIT = 400  # characters of apprise's explanation kept in an error
+_DETAILS = ("Socket Exception:", "Response Details:", "Response:")  # apprise's debug lines that say why
 _SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]{0,31}):")
 
 
@@ -61,5 +65,53 @@ def send(url: str, message: Message, label: str) -> None:
     if not plugin:
         raise NotifyError(f"{label}: not a valid apprise URL")
     body, body_format = _body_for(plugin, message)
-    if not plugin.notify(title=message.title, body=body, body_format=body_format):
-        raise NotifyError(f"{label}: the service refused the message or could not be reached")
+    with _ReasonCapture() as capture:
+        delivered = plugin.notify(title=message.title, body=body, body_format=body_format)
+    if not delivered:
+        raise NotifyError(
+            f"{label}: {capture.reason() or 'the service refused the message or could not be reached'}"
+        )
+
+
+class _ReasonCapture(logging.Filter):
+    """What apprise said while one send failed: its warnings and the server's own reply.
+
+    apprise returns False and says why only in its log: a warning ("Connection error while
+    submitting email") and, at debug level, the exception with the server's reply ("550
+    5.1.1 mailbox unavailable", "Connection refused"). While a send runs, apprise's logger
+    is lowered to debug and this filter keeps those records for the error, letting through
+    to the usual handlers only what they would have seen anyway. Sends are serialised
+    (the logger's level is process-wide); one dispatcher per process sends one at a time.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.logger = logging.getLogger("apprise")
+        self.level = logging.NOTSET
+
+    def __enter__(self) -> _ReasonCapture:
+        self._lock.acquire()
+        self.level = self.logger.level
+        self.shown = self.logger.getEffectiveLevel()
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeFilter(self)
+        self.logger.setLevel(self.level)
+        self._lock.release()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep warnings and exception details; pass on what the handlers would have seen."""
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING or text.startswith(_DETAILS):
+            self.lines.append(" ".join(text.split()))
+        return record.levelno >= self.shown
+
+    def reason(self) -> str:
+        """The captured lines, masked and capped, for the stored error."""
+        return redact("; ".join(dict.fromkeys(self.lines)))[:REASON_LIMIT]

@@ -105,9 +105,9 @@ def test_each_target_is_recorded_alone_and_never_resent(database: Database, smtp
         with database.transaction() as session:
             alert = session.scalars(select(AlertRow)).one()
             assert len(alert.delivered) == 1
-            assert (
-                alert.last_error
-                == "channel 'team' #2 (json): the service refused the message or could not be reached"
+            assert alert.last_error == (  # the server's own answer, not a generic sentence
+                "channel 'team' #2 (json): Failed to send JSON POST notification: Internal server error., "
+                "error=500.; Response Details: b'{}'"
             )
         assert dispatcher.dispatch_due().sent == 0  # not due yet: backoff
         clock.advance(minutes=2)
@@ -187,6 +187,36 @@ def test_an_unconfigured_channel_fails_with_a_plain_reason(database: Database) -
     assert report.failed == 1
     with database.transaction() as session:
         assert session.scalars(select(AlertRow.last_error)).one() == "channel 'nowhere' is not configured"
+
+
+class _RejectingSink(SmtpSink):
+    """An SMTP server (aiosmtpd) that answers every recipient with a permanent 550."""
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: object
+    ) -> str:
+        return "550 5.1.1 <desk@news.example>: mailbox unavailable"
+
+
+def test_each_failure_keeps_the_servers_own_reason(database: Database) -> None:
+    rejecting = _RejectingSink().start()
+    try:
+        seed(database, 1, channels=("rejects", "refuses"))
+        mail = "?from=monitor@news.example&to=desk@news.example&secure=no"
+        channels = {
+            "rejects": (f"mailto://127.0.0.1:{rejecting.port}{mail}",),
+            "refuses": (f"mailto://127.0.0.1:9{mail}",),  # nothing listens there
+        }
+        report = Dispatcher(database, channels, clock=Clock(T0), max_attempts=1).dispatch_due()
+    finally:
+        rejecting.stop()
+    assert report.failed == 2
+    with database.transaction() as session:
+        errors = dict(session.execute(select(AlertRow.channel, AlertRow.last_error)))
+    assert "550" in errors["rejects"], errors
+    assert "mailbox unavailable" in errors["rejects"], errors
+    assert "Connection refused" in errors["refuses"], errors
+    assert "550" not in errors["refuses"]
 
 
 # -- messages -------------------------------------------------------------------------------

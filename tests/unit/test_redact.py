@@ -10,7 +10,17 @@ from contextlib import contextmanager
 
 import pytest
 
+from monitor import redact as redaction
 from monitor.redact import protect, redact
+
+
+@pytest.fixture(autouse=True)
+def no_registered_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start each test with no secret registered: other tests' ``protect`` calls (the canary
+    tests register their URLs process-wide) would otherwise mask parts of these texts."""
+    monkeypatch.setattr(redaction, "_secrets", set())
+    monkeypatch.setattr(redaction, "_pending", [])
+
 
 SECRET = "Zq8wLk2pVt7sRb"
 
@@ -60,20 +70,21 @@ def test_records_no_handler_prints_are_never_formatted() -> None:
 
 # -- the general mask: URLs nobody registered with protect() -----------------------------------
 
-# Each canary is used by this table only, so no earlier protect() call can have registered it.
+# Each token is used by this table only, and none contains another test's canary, so no earlier
+# protect() call (the canary tests register "s3cr3t-canary") can have registered part of it.
 MASKED = [
-    ("mailto:user:s3cr3t-canary-a1@smtp.example?to=desk@news.example", "mailto:user:***@smtp.example"),
-    ("mailto://user:s3cr3t-canary-a2@smtp.example:587", "mailto://user:***@smtp.example:587"),
-    ("json:user:s3cr3t-canary-a3@127.0.0.1:9/hooks", "json:user:***@127.0.0.1:9/hooks"),
-    ("json://127.0.0.1:9/hooks/s3cr3t-canary-a4", "json://127.0.0.1:9/hooks/***"),
-    ("slack://T1234ABCD/B5678EFGH/s3cr3t-canary-a5/#general", "slack://***/***/***/#general"),
-    ("tgram://123456789:s3cr3t-canary-a6/1234", "tgram://123456789:***/1234"),
-    ("discord://1234567890/s3cr3t-canary-a7", "discord://1234567890/***"),
-    ("json://hooks.example/x?pass=s3cr3t-canary-a8&rto=1", "json://hooks.example/x?pass=***&rto=1"),
-    ("https://hooks.example/x?token=s3cr3t-canary-a9", "https://hooks.example/x?token=***"),
-    ("ntfy://ntfy.example/topic?key=s3cr3t-canary-b1", "ntfy://ntfy.example/topic?key=***"),
-    ("json://hooks.example/x?secret=s3cr3t%2Dcanary-b2", "json://hooks.example/x?secret=***"),
-    ("https://user:s3cr3t-canary-b3@feeds.example/rss", "https://user:***@feeds.example/rss"),
+    ("mailto:user:unl1sted-tok-a1@smtp.example?to=desk@news.example", "mailto:user:***@smtp.example"),
+    ("mailto://user:unl1sted-tok-a2@smtp.example:587", "mailto://user:***@smtp.example:587"),
+    ("json:user:unl1sted-tok-a3@127.0.0.1:9/hooks", "json:user:***@127.0.0.1:9/hooks"),
+    ("json://127.0.0.1:9/hooks/unl1sted-tok-a4", "json://127.0.0.1:9/hooks/***"),
+    ("slack://T1234ABCD/B5678EFGH/unl1sted-tok-a5/#general", "slack://***/***/***/#general"),
+    ("tgram://123456789:unl1sted-tok-a6/1234", "tgram://123456789:***/1234"),
+    ("discord://1234567890/unl1sted-tok-a7", "discord://1234567890/***"),
+    ("json://hooks.example/x?pass=unl1sted-tok-a8&rto=1", "json://hooks.example/x?pass=***&rto=1"),
+    ("https://hooks.example/x?token=unl1sted-tok-a9", "https://hooks.example/x?token=***"),
+    ("ntfy://ntfy.example/topic?key=unl1sted-tok-b1", "ntfy://ntfy.example/topic?key=***"),
+    ("json://hooks.example/x?secret=unl1sted%2Dtok-b2", "json://hooks.example/x?secret=***"),
+    ("https://user:unl1sted-tok-b3@feeds.example/rss", "https://user:***@feeds.example/rss"),
 ]
 
 
@@ -81,7 +92,7 @@ MASKED = [
 def test_unregistered_urls_in_text_are_masked(url: str, expected: str) -> None:
     text = f"channel 'team' #1 ({url}): refused"
     masked = redact(text)
-    assert "s3cr3t" not in masked
+    assert "unl1sted" not in masked
     assert expected in masked
     assert masked.startswith("channel 'team' #1 (")
     assert masked.endswith("): refused")
