@@ -212,7 +212,7 @@ def test_each_failure_keeps_the_servers_own_reason(database: Database) -> None:
         rejecting.stop()
     assert report.failed == 2
     with database.transaction() as session:
-        errors = dict(session.execute(select(AlertRow.channel, AlertRow.last_error)))
+        errors = dict(session.execute(select(AlertRow.channel, AlertRow.last_error)).all())
     assert "550" in errors["rejects"], errors
     assert "mailbox unavailable" in errors["rejects"], errors
     assert "Connection refused" in errors["refuses"], errors
