@@ -8,11 +8,11 @@ records its figures and each failure there.
 
 Time is bounded twice: the child closes itself at ``crawl.timeout`` (Scrapy's
 ``CLOSESPIDER_TIMEOUT``, keeping what it fetched), and the parent kills it if it is still
-running a grace period later (a request may take ``page_timeout`` to give up, a
-``Retry-After`` up to ``retry_after_max``). Then the parent closes the run if the child
-could not, updates ``source_health`` (``monitor.health``) and sends the operator a notice
-through apprise (``monitor.notify.send``) when a source starts failing, goes quiet or
-recovers.
+running a grace period later (a request may take ``page_timeout`` to give up; no
+``Retry-After`` wait runs past ``crawl.timeout``: ``monitor.politeness`` sees to it).
+Then the parent closes the run if the child could not, updates ``source_health``
+(``monitor.health``) and sends the operator a notice through apprise
+(``monitor.notify.send``) when a source starts failing, goes quiet or recovers.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def crawl_source(
     if stopping():
         return CrawlResult(source.name, False, 0, 0, 0.0, "monitor is shutting down", INTERRUPTED)
     if timeout is None:
-        timeout = config.crawl.timeout + config.crawl.page_timeout + config.crawl.retry_after_max + GRACE
+        timeout = config.crawl.timeout + config.crawl.page_timeout + GRACE
     env = dict(os.environ)
     env["SCRAPY_SETTINGS_MODULE"] = "monitor.settings"
     env["MONITOR_DATABASE_URL"] = config.database_url  # in the environment, not in `ps`

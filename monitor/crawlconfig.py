@@ -9,7 +9,8 @@
       max_page_size: 8MB       # after decompression, so a gzip bomb stops here too
       per_domain: 2            # requests in flight to one host
       workers: 0               # parse/match/store processes per crawl (0: all in the crawl process)
-      retry_after_max: 2m      # a longer 429/503 Retry-After ends the crawl of that page
+      retry_after_max: 1h      # the longest 429/503 Retry-After honoured (per host; longer ones are cut)
+      max_entries: 500         # feed items, sitemap entries, listing links and new articles per crawl
     operator:
       channel: ops             # the channel tag that gets source-health alerts
       after_failures: 3        # ... when a source fails this many crawls in a row
@@ -65,7 +66,8 @@ class CrawlSettings:
     max_page_size: int = 8 * 1024 * 1024
     per_domain: int = 2
     workers: int = 0
-    retry_after_max: int = 120
+    retry_after_max: int = 3600
+    max_entries: int = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ def read_crawl(reader: Reader, node: Node, duration: Callable[..., int]) -> Craw
         "max_page_size": parse_size,
         "per_domain": _positive_int,
         "workers": _count,
+        "max_entries": _positive_int,
     }
     fields = reader.mapping(node, "crawl", tuple(converters))
     if fields is None:

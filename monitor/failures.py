@@ -23,7 +23,7 @@ from twisted.internet import error as tx_error
 
 from monitor.errors import ParseError
 from monitor.feeds import UnsafeXMLError
-from monitor.politeness import GAVE_UP, RobotsDisallowed, RobotsUnavailable
+from monitor.politeness import GAVE_UP, HONOURED, RetryAfterHeld, RobotsDisallowed, RobotsUnavailable
 from monitor.safety import RefusedRequest
 
 _SIZE_WORDS = ("max size", "maxsize", "DOWNLOAD_MAXSIZE")
@@ -37,6 +37,8 @@ def describe(exc: BaseException) -> tuple[str, str]:
         return "robots-unavailable", str(exc)
     if isinstance(exc, RobotsDisallowed):
         return "robots", str(exc)
+    if isinstance(exc, RetryAfterHeld):
+        return "retry-after", str(exc)
     if isinstance(exc, HttpError):
         return _http(exc)
     if isinstance(exc, IgnoreRequest):
@@ -64,9 +66,10 @@ def _http(exc: HttpError) -> tuple[str, str]:
     response = exc.response
     waited = response.meta.get(GAVE_UP) if response.request is not None else None
     if waited is not None:
+        honoured = response.meta.get(HONOURED, waited)
         return "retry-after", (
-            f"HTTP {response.status} asking to come back in {waited:.0f} s: longer than "
-            "crawl.retry_after_max, so not retried in this crawl"
+            f"HTTP {response.status}: asked for {waited:.0f} s (Retry-After), honoured {honoured:.0f} s "
+            "(crawl.retry_after_max), so not retried in this crawl"
         )
     return f"http-{response.status}", f"HTTP {response.status} (after retries where they apply)"
 

@@ -7,7 +7,9 @@ After each crawl the parent process updates the source's ``SourceHealth`` row:
 - adaptive polling, for a source with ``max_interval``: the next crawl is due after half
   the median gap between the source's recent articles (by publication time, else first
   seen), never sooner than its ``min_interval`` (the schedule's tick) nor later than its
-  ``max_interval``. A ``Retry-After`` the site sent pushes it further;
+  ``max_interval``. A ``Retry-After`` the site sent pushes it further, by at most
+  ``MAX_CRAWL_WAIT`` here (the crawl already cut it to ``crawl.retry_after_max``; a row
+  from an older crawl may hold anything, and ``now + 999999999999 s`` overflows);
 - the operator state: ``failing`` after ``operator.after_failures`` failed crawls in a
   row, ``silent`` when the newest article is older than ``silence_factor`` times the usual
   gap (and ``min_silence``), else ``ok``. A change of state is a ``Notice``: one message
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.config import Source
-from monitor.crawlconfig import OperatorSettings
+from monitor.crawlconfig import MAX_CRAWL_WAIT, OperatorSettings
 from monitor.models import CrawlRun, SourceHealth
 
 MIN_HISTORY = 5  # articles needed before a source's usual gap means anything
@@ -88,8 +90,8 @@ def record_run(
     interval = next_interval(source, gap)
     health.interval = interval
     due = now + timedelta(seconds=interval) if interval is not None else None
-    if run.retry_after:
-        due = max(due or now, now + timedelta(seconds=run.retry_after))
+    if run.retry_after and run.retry_after > 0:
+        due = max(due or now, now + timedelta(seconds=min(run.retry_after, MAX_CRAWL_WAIT)))
     health.next_due_at = due
     if operator is None:
         return None

@@ -3,11 +3,17 @@
 Scrapy's ``RetryMiddleware`` retries 429 and 503 at once and ignores ``Retry-After``;
 ``RetryAfterMiddleware`` replaces it (same settings) and
 
-- honours ``Retry-After`` (seconds or an HTTP date) on 429 and 503: no request goes to
-  that host before the time given; a wait longer than ``MONITOR_RETRY_AFTER_MAX`` is not
-  waited out within the crawl: the page fails with reason ``retry-after`` and the wait is
-  recorded (stat ``monitor/retry_after``) so the next crawl is not due before it;
-- waits between retries of one request (1 s, 2 s, 4 s ... with jitter) instead of at once.
+- honours ``Retry-After`` (seconds or an HTTP date, read without ever overflowing: garbage
+  and negative values are ignored) on 429 and 503, per host, up to ``MONITOR_RETRY_AFTER_MAX``
+  (``crawl.retry_after_max``): no request goes to that host before then. A server asking
+  for more is honoured for the maximum only, and a log line says "asked for N s, honoured
+  M s". The crawl waits it out and retries the page if the wait is within the maximum and
+  ends before the crawl's own time limit (``CLOSESPIDER_TIMEOUT``); otherwise the page fails
+  with reason ``retry-after``, the host's other pages too if the wait outlasts the crawl,
+  and the honoured wait is recorded (stat ``monitor/retry_after``) so the source's next
+  crawl is not due before it (and never later than the maximum);
+- waits between retries of one request (1 s, 2 s, 4 s ... with jitter) instead of at once,
+  and never past the crawl's time limit.
 
 Scrapy's ``RobotsTxtMiddleware`` treats a robots.txt that fails to load as "allow
 everything". ``RobotsPolicyMiddleware`` replaces it and follows RFC 9309 §2.3.1 instead:
@@ -21,7 +27,10 @@ everything". ``RobotsPolicyMiddleware`` replaces it and follows RFC 9309 §2.3.1
 
 from __future__ import annotations
 
+import logging
+import math
 import random
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -45,6 +54,10 @@ if TYPE_CHECKING:
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 _NOT_BEFORE = "monitor_not_before"
 GAVE_UP = "monitor_retry_after"  # request.meta: the Retry-After (s) that was too long to wait
+HONOURED = "monitor_retry_after_honoured"  # request.meta: how much of it was honoured (s)
+MAX_ASKED = 1e18  # seconds: a longer Retry-After is read as this (a float, so no overflow)
+_SECONDS = re.compile(r"[0-9]{1,40}")
+log = logging.getLogger(__name__)
 DENY_ALL = b"User-agent: *\nDisallow: /\n"
 
 
@@ -56,21 +69,32 @@ class RobotsDisallowed(IgnoreRequest):
     """Raised by ``RobotsPolicyMiddleware`` for a URL the site's robots.txt disallows."""
 
 
+class RetryAfterHeld(IgnoreRequest):
+    """Raised by ``RetryAfterMiddleware`` for a request its host asked to wait with past the crawl's end."""
+
+    def __init__(self, message: str, asked: float, honoured: float) -> None:
+        super().__init__(message)
+        self.asked, self.honoured = asked, honoured
+
+
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
     """The delay a ``Retry-After`` header asks for, in seconds; None when absent or unreadable."""
     if not value:
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     text = text.strip()
-    if text.isdigit():
-        return float(text)
+    if _SECONDS.fullmatch(text):
+        return min(float(text), MAX_ASKED)
+    if len(text) > 64:  # an HTTP date is 29 characters
+        return None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
         return None
-    if when is None or when.tzinfo is None:
+    if when.tzinfo is None or not math.isfinite(seconds):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return min(max(0.0, seconds), MAX_ASKED)
 
 
 def backoff(retry: int, base: float, rng: random.Random | None = None) -> float:
@@ -85,9 +109,12 @@ class RetryAfterMiddleware(RetryMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler.settings)
         self.crawler = crawler
-        self.max_wait = crawler.settings.getfloat("MONITOR_RETRY_AFTER_MAX", 120.0)
+        self.max_wait = crawler.settings.getfloat("MONITOR_RETRY_AFTER_MAX", 3600.0)
         self.base = crawler.settings.getfloat("MONITOR_RETRY_BACKOFF", 1.0)
+        limit = crawler.settings.getfloat("CLOSESPIDER_TIMEOUT", 0.0)
+        self.deadline = time.monotonic() + limit if limit > 0 else math.inf  # the crawl's end
         self.not_before: dict[str, float] = {}  # host -> time.monotonic() before which we wait
+        self.held: dict[str, tuple[float, float]] = {}  # host -> (asked, honoured): not in this crawl
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
@@ -96,7 +123,18 @@ class RetryAfterMiddleware(RetryMiddleware):
     async def process_request(self, request: Request) -> None:
         """Hold a request until its host's ``Retry-After`` and its own backoff have passed."""
         host = urlparse_cached(request).netloc
-        wait = max(self.not_before.get(host, 0.0), request.meta.get(_NOT_BEFORE, 0.0)) - time.monotonic()
+        if host in self.held:
+            asked, honoured = self.held[host]
+            raise RetryAfterHeld(
+                f"{host} asked for {asked:.0f} s (Retry-After), honoured {honoured:.0f} s: "
+                "longer than this crawl has left, so not fetched in this crawl",
+                asked,
+                honoured,
+            )
+        until = max(self.not_before.get(host, 0.0), request.meta.get(_NOT_BEFORE, 0.0))
+        if until > self.deadline:
+            raise IgnoreRequest("the wait before retrying ends after the crawl's time limit")
+        wait = until - time.monotonic()
         if wait > 0:
             from twisted.internet import reactor
 
@@ -111,21 +149,44 @@ class RetryAfterMiddleware(RetryMiddleware):
         delay = None
         if response.status in RETRY_AFTER_STATUSES:
             delay = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if delay is not None and delay > self.max_wait:
-            request.meta[GAVE_UP] = delay
-            stats = self.crawler.stats
-            if stats is not None:
-                stats.max_value("monitor/retry_after", int(delay))
+        host = urlparse_cached(request).netloc
+        if delay is not None and self._hold(request, host, delay):
             return response
         retry = self._retry(request, f"HTTP {response.status}")
         if retry is None:
             return response
-        host = urlparse_cached(request).netloc
-        if delay is not None:
-            self.not_before[host] = max(self.not_before.get(host, 0.0), time.monotonic() + delay)
-        else:
+        if delay is None:
             retry.meta[_NOT_BEFORE] = time.monotonic() + backoff(retry.meta["retry_times"], self.base)
         return retry
+
+    def _hold(self, request: Request, host: str, asked: float) -> bool:
+        """Keep away from ``host`` for ``asked`` seconds, at most ``max_wait``; True: give the page up.
+
+        The page is given up (not retried in this crawl) when the host asked for more than
+        is honoured, or the wait outlasts the crawl; the honoured wait is then recorded for
+        the next crawl's due time, and past the crawl's end the host's other pages wait for
+        the next crawl too.
+        """
+        honoured = min(asked, self.max_wait)
+        until = time.monotonic() + honoured
+        self.not_before[host] = max(self.not_before.get(host, 0.0), until)
+        if asked > self.max_wait:
+            log.warning(
+                "%s asked for %.0f s (Retry-After), honoured %.0f s (crawl.retry_after_max)",
+                host,
+                asked,
+                honoured,
+            )
+        if asked <= self.max_wait and until <= self.deadline:
+            return False
+        request.meta[GAVE_UP], request.meta[HONOURED] = asked, honoured
+        if until > self.deadline:
+            self.held[host] = (asked, honoured)
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.max_value("monitor/retry_after", math.ceil(honoured))
+            stats.max_value("monitor/retry_after_asked", int(asked))
+        return True
 
     def process_exception(
         self, request: Request, exception: Exception, spider: Spider | None = None

@@ -70,5 +70,5 @@ MONITOR_RUN_ID = 0  # the crawl_runs row the parent opened; 0: the pipeline open
 MONITOR_PARENT_PID = 0  # the process that started the crawl; 0: none to watch
 MONITOR_ALLOW_PRIVATE = False  # the source's allow_private
 MONITOR_WORKERS = -1  # parse/store/match worker processes; -1: crawl.workers of monitor.yaml
-MONITOR_RETRY_AFTER_MAX = 120  # crawl.retry_after_max, seconds
+MONITOR_RETRY_AFTER_MAX = 3600  # crawl.retry_after_max, seconds: the longest Retry-After honoured
 MONITOR_RETRY_BACKOFF = 1.0  # first wait between retries of one request, seconds

@@ -5,7 +5,14 @@
   and the network off (``monitor.feeds``), ``.xml.gz`` included, with ``lastmod`` and
   ``news:publication_date``;
 - listing: a section page whose article links are picked by the source's ``follow`` and
-  ``deny`` regular expressions (Scrapy's ``LinkExtractor``).
+  ``deny`` regular expressions, matched by RE2 (``monitor.listing``: linear time, so no
+  pattern can backtrack; the page is streamed, not made into a tree of every link).
+
+Bounded per crawl by ``crawl.max_entries``: each feed, sitemap (index) or listing gives at
+most that many entries, the newest (by date where known, else page order), and the crawl
+asks for at most that many new articles in all. What is left out is counted (stat
+``monitor/entries_skipped``) and logged, so a feed of 150,000 items or a listing of 370,000
+links costs seconds, not the crawl's whole ``timeout``, and the newest articles still come.
 
 Incremental: an article whose canonical URL is stored is not fetched again; the feed or
 sitemap itself is fetched with a conditional GET (``If-None-Match``/``If-Modified-Since``
@@ -19,21 +26,22 @@ so the pipeline records it and the crawl goes on with the healthy pages.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
 from monitor.config import Source, load_config
 from monitor.errors import ParseError
 from monitor.failures import describe
-from monitor.feeds import Entry, read_feed, read_sitemap
+from monitor.feeds import Entry, read_feed_document, read_sitemap
 from monitor.items import FailureItem, PageItem, ValidatorItem
+from monitor.listing import LinkFilter, extract_links
 from monitor.runs import Validators, last_complete, validators_for
 from monitor.store import Database, known_urls
 from monitor.urls import canonical_url
@@ -43,6 +51,7 @@ LASTMOD_MARGIN = timedelta(hours=1)  # clocks and caches differ: a child sitemap
 ENTRY = "monitor_entry"  # request.meta: this is the source's own URL
 
 Item = scrapy.Request | PageItem | FailureItem | ValidatorItem
+log = logging.getLogger(__name__)
 
 
 class NewsSpider(scrapy.Spider):
@@ -61,6 +70,10 @@ class NewsSpider(scrapy.Spider):
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         config = load_config(crawler.settings.get("MONITOR_CONFIG"))
         spider.source = config.source(spider.source_name)
+        spider.max_entries = config.crawl.max_entries
+        spider.budget = spider.max_entries  # new article requests this crawl may still make
+        spider.sitemap_budget = spider.max_entries  # child sitemaps it may still fetch
+        spider.link_filter = LinkFilter(spider.source.follow, spider.source.deny)
         # The schema is checked (and a new database migrated) once: by `monitor crawl` before
         # it starts this process (it says so in MONITOR_SCHEMA_CHECKED), or here. The same
         # engine then serves every feed or sitemap of the crawl; ``closed`` releases it.
@@ -80,6 +93,10 @@ class NewsSpider(scrapy.Spider):
     database: Database
     validators: Validators | None
     complete_at: datetime | None
+    max_entries: int
+    budget: int
+    sitemap_budget: int
+    link_filter: LinkFilter
 
     async def start(self) -> Any:
         """The source URL is the only start request: conditional for feeds and sitemaps."""
@@ -115,12 +132,13 @@ class NewsSpider(scrapy.Spider):
         if self._not_modified(response):
             return
         try:
-            entries = read_feed(response.body, response.url)
+            document = read_feed_document(response.body, response.url, self.max_entries)
         except ParseError as exc:
             yield self._unreadable(response, exc)
             return
+        self._skipped(response, "feed items", document.skipped)
         yield from self._validator(response)
-        yield from self._article_requests(entries)
+        yield from self._article_requests(list(document.entries))
 
     def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[Item]:
         """Article URLs of a sitemap; child sitemaps of a sitemap index, a few levels deep."""
@@ -130,10 +148,11 @@ class NewsSpider(scrapy.Spider):
             body = response.body
             if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
                 body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-            document = read_sitemap(body)
+            document = read_sitemap(body, self.max_entries)
         except (ParseError, OSError, EOFError, ValueError) as exc:
             yield self._unreadable(response, exc)
             return
+        self._skipped(response, "sitemap entries", document.skipped)
         if depth == 0:
             yield from self._validator(response)
         if document.kind == "sitemapindex":
@@ -147,9 +166,11 @@ class NewsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             yield self._unreadable(response, ParseError("the listing page is not text"))
             return
-        extractor = LinkExtractor(allow=self.source.follow, deny=self.source.deny)
-        links = [Entry(link.url, link.text.strip() or None) for link in extractor.extract_links(response)]
-        yield from self._article_requests(links)
+        links = extract_links(
+            response.body, response.url, response.encoding, self.link_filter, self.max_entries
+        )
+        self._skipped(response, "listing links (at most)", links.skipped)
+        yield from self._article_requests(list(links.entries))
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         """Hand the raw page to the pipeline; parsing happens there."""
@@ -171,6 +192,10 @@ class NewsSpider(scrapy.Spider):
             if cutoff is not None and entry.modified is not None and entry.modified < cutoff:
                 self.crawler.stats.inc_value("monitor/sitemaps_unchanged")
                 continue
+            if self.sitemap_budget <= 0:
+                self.crawler.stats.inc_value("monitor/entries_skipped")
+                continue
+            self.sitemap_budget -= 1
             yield scrapy.Request(
                 response.urljoin(entry.url),
                 callback=self.parse_sitemap,
@@ -194,9 +219,18 @@ class NewsSpider(scrapy.Spider):
             known = known_urls(session, canonical)
         self.crawler.stats.inc_value("monitor/links_found", len(canonical))
         self.crawler.stats.inc_value("monitor/links_known", len(known))
-        for key, entry in canonical.items():
-            if key in known:
-                continue
+        new = [entry for key, entry in canonical.items() if key not in known]
+        if len(new) > self.budget:
+            log.warning(
+                "%s: %d new articles past crawl.max_entries (%d a crawl) are left for the next crawl",
+                self.source.name,
+                len(new) - self.budget,
+                self.max_entries,
+            )
+            self.crawler.stats.inc_value("monitor/entries_skipped", len(new) - self.budget)
+            new = new[: self.budget]
+        self.budget -= len(new)
+        for entry in new:
             # dont_filter: each canonical URL is asked for once already, and a redirect loop
             # must run into REDIRECT_MAX_TIMES (and be recorded) rather than vanish in the dupefilter.
             yield scrapy.Request(
@@ -205,6 +239,20 @@ class NewsSpider(scrapy.Spider):
                 errback=self.failed,
                 dont_filter=True,
             )
+
+    def _skipped(self, response: Response, what: str, count: int) -> None:
+        """Log and count the entries of a document that ``crawl.max_entries`` left out."""
+        if count <= 0:
+            return
+        self.crawler.stats.inc_value("monitor/entries_skipped", count)
+        log.warning(
+            "%s: %s has %d more %s than crawl.max_entries (%d): kept the newest, skipped the rest",
+            self.source.name,
+            response.url,
+            count,
+            what,
+            self.max_entries,
+        )
 
     def _not_modified(self, response: Response) -> bool:
         if response.status != 304:

@@ -3,8 +3,11 @@
 ``FaultServer`` serves a feed (with ETag/Last-Modified), a sitemap index and a robots.txt,
 and behind the feed's links: healthy articles, and articles that are slow, hang, answer 5xx,
 reset the connection, stop half-way, are gzip bombs, loop in redirects, lie about their
-charset, are huge, are disallowed by robots.txt, or ask to come back in an hour. Each path's
-expected outcome is in ``HEALTHY`` and ``FAULTS``. ``robots`` switches robots.txt to a 503,
+charset, are huge, are disallowed by robots.txt, or ask to come back in an hour (or in
+31,000 years). Each path's expected outcome is in ``HEALTHY`` and ``FAULTS``. Beside the
+feed, documents too big to read whole: a sitemap index of 10,000 children, a feed of
+150,000 items and a listing of 370,000 links (``HUGE_*``), each generated once per server,
+whose few healthy entries are the newest (or first) ones. ``robots`` switches robots.txt to a 503,
 a hang or a 404; ``requests`` records every request with its time and conditional headers.
 The standard library's ``http.server`` does it all, so a fault is a few lines of plain HTTP.
 """
@@ -30,6 +33,12 @@ PUBLISHED = (datetime.now(UTC) - timedelta(hours=6)).replace(minute=0, second=0,
 LAST_MODIFIED = format_datetime(PUBLISHED, usegmt=True)
 BOMB_SIZE = 64 * 1024 * 1024  # decompressed; about 64 KB on the wire
 SLOW_SECONDS = 1.0
+HUGE_INDEX = 10_000  # child sitemaps of /huge-index.xml; only /sitemap-new.xml.gz is real (and newest)
+HUGE_FEED = 150_000  # items of /huge-feed.xml; the newest three are the ok-N pages
+HUGE_LISTING = 370_000  # links of /huge-listing.html; the first three are the ok-N pages
+RETRY_HUGE = "999999999999"  # seconds: now + this overflows datetime
+RETRY_YEARS = "99999999"  # seconds: about three years
+OK_PAGES = ("/news/ok-1.html", "/news/ok-2.html", "/news/ok-3.html")
 
 # path -> why it is healthy (it must be stored)
 HEALTHY = {
@@ -296,6 +305,62 @@ class _Handler(BaseHTTPRequestHandler):
     def _news_later_html(self) -> None:
         self._send(429, b"slow down", "text/plain", {"Retry-After": "3600"})
 
+    def _news_retry_huge_html(self) -> None:
+        self._send(429, b"slow down", "text/plain", {"Retry-After": RETRY_HUGE})
+
+    def _news_retry_years_html(self) -> None:
+        self._send(503, b"closed", "text/plain", {"Retry-After": RETRY_YEARS})
+
+    def _huge_index_xml(self) -> None:
+        self._send(200, self.server.site.generated("index", _huge_index), "application/xml")
+
+    def _huge_feed_xml(self) -> None:
+        self._send(200, self.server.site.generated("feed", _huge_feed), "application/rss+xml")
+
+    def _huge_listing_html(self) -> None:
+        self._send(200, self.server.site.generated("listing", _huge_listing), "text/html; charset=utf-8")
+
+    def _evil_listing_html(self) -> None:
+        links = "".join(f'<a href="{path}">{path}</a>' for path in OK_PAGES)
+        evil = '<a href="/news/' + "a" * 40 + '!">backtracking bait for (a+)+$</a>'
+        self._send(200, f"<html><body>{evil}{links}</body></html>".encode(), "text/html; charset=utf-8")
+
+
+def _huge_index(base: str) -> bytes:
+    """10,000 stale child sitemaps (404s), the one real and newest one last in the document."""
+    stale = "".join(
+        f"<sitemap><loc>{base}/gone-{n}.xml</loc><lastmod>{PUBLISHED - timedelta(days=30 + n % 900):%Y-%m-%d}"
+        "</lastmod></sitemap>"
+        for n in range(HUGE_INDEX - 1)
+    )
+    real = (
+        f"<sitemap><loc>{base}/sitemap-new.xml.gz</loc>"
+        f"<lastmod>{PUBLISHED:%Y-%m-%dT%H:%M:%SZ}</lastmod></sitemap>"
+    )
+    return (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{stale}{real}</sitemapindex>"
+    ).encode()
+
+
+def _huge_feed(base: str) -> bytes:
+    """150,000 undated items (404s) in about 8 MB, then the three ok-N pages, dated."""
+    old = "".join(f"<item><link>{base}/o{n}</link></item>" for n in range(HUGE_FEED - len(OK_PAGES)))
+    new = "".join(
+        f"<item><title>New {n}</title><link>{base}{path}</link>"
+        f"<pubDate>{format_datetime(PUBLISHED - timedelta(minutes=n), usegmt=True)}</pubDate></item>"
+        for n, path in enumerate(OK_PAGES)
+    )
+    channel = f"<channel><title>Huge</title>{old}{new}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+def _huge_listing(base: str) -> bytes:
+    """The three ok-N pages first, as a section page lists its newest, then 370,000 more links."""
+    first = "".join(f'<li><a href="{path}">Top story {n}</a></li>' for n, path in enumerate(OK_PAGES))
+    rest = "".join(f"<a href=/o{n}>s</a>" for n in range(HUGE_LISTING - len(OK_PAGES)))  # about 7 MB
+    return f"<html><head><title>News</title></head><body><ul>{first}{rest}</ul></body></html>".encode()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -314,6 +379,7 @@ class FaultServer:
         self.requests: list[Hit] = []
         self.feed_paths = list(HEALTHY) + list(FAULTS)
         self.bomb = _gzip_bomb()
+        self._generated: dict[str, bytes] = {}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -321,6 +387,13 @@ class FaultServer:
     def record(self, hit: Hit) -> None:
         with self._lock:
             self.requests.append(hit)
+
+    def generated(self, name: str, build: Any) -> bytes:
+        """A big document built on first request and kept (``build(base_url)`` makes it)."""
+        with self._lock:
+            if name not in self._generated:
+                self._generated[name] = build(self.url)
+            return self._generated[name]
 
     def count(self, path: str) -> int:
         """How many times ``path`` was requested so far."""

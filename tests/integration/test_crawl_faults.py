@@ -6,18 +6,20 @@ process) against ``tests/faultserver.py`` on 127.0.0.1 and reads the database af
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from faultserver import ETAG, FAULTS, HEALTHY, FaultServer
+from faultserver import ETAG, FAULTS, HEALTHY, OK_PAGES, RETRY_HUGE, RETRY_YEARS, FaultServer
 from sqlalchemy import select
 
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.crawl import CrawlResult, crawl_if_due, crawl_source
-from monitor.models import ArticleRow, CrawlFailure, MatchRow, SourceHealth
+from monitor.models import ArticleRow, CrawlFailure, CrawlRun, MatchRow, SourceHealth
 from monitor.smtpsink import SmtpSink
 from monitor.store import Database
 
@@ -259,3 +261,144 @@ def test_a_crawl_stops_at_its_time_limit_and_keeps_what_it_fetched(tmp_path: Pat
     assert "time limit" in (result.error or "")
     assert 1 <= result.stored < 13
     assert result.seconds < 20
+
+
+# -- Input that could kill or silence a source (issue 11) ---------------------------------------
+HUGE = "{page_timeout: 2s, timeout: 90s, max_page_size: 9MB, retry_after_max: 5s, max_entries: 20}"
+PEAK_RSS = 700 * 1024 * 1024  # bytes; the crawl child alone is ~250 MB, LinkExtractor's took 1.2 GB
+
+
+def details(config: Config, site: FaultServer) -> dict[str, str]:
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            return {
+                row.url.removeprefix(site.url): row.detail for row in session.scalars(select(CrawlFailure))
+            }
+    finally:
+        database.close()
+
+
+def health_and_run(config: Config, name: str) -> tuple[SourceHealth, CrawlRun]:
+    database = Database(config.database_url)
+    try:
+        with database.transaction() as session:
+            health = session.get_one(SourceHealth, name)
+            run = session.scalars(select(CrawlRun).where(CrawlRun.source == name)).one()
+            session.expunge_all()
+            return health, run
+    finally:
+        database.close()
+
+
+def _utc(value: datetime | None) -> datetime:
+    assert value is not None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def fetched(site: FaultServer, prefix: str) -> int:
+    return sum(hit.path.startswith(prefix) for hit in site.requests)
+
+
+def child_peak_rss() -> int:
+    """The largest peak RSS of any crawl child this test process waited for, in bytes (Linux: KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+@pytest.mark.timeout(180)
+def test_a_huge_retry_after_is_cut_and_the_crawl_and_dispatch_go_on(
+    tmp_path: Path, site: FaultServer, smtp_sink: SmtpSink
+) -> None:
+    site.feed_paths = [
+        "/news/ok-1.html",
+        "/news/retry-huge.html",
+        "/news/retry-years.html",
+        "/news/ok-2.html",
+    ]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: vw\n    query: Volkswagen\n    channels: [mail]\n", encoding="utf-8")
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"""\
+database: sqlite:///monitor.db
+rules: ['{rules}']
+contact: {CONTACT}
+crawl: {CRAWL}
+sources:
+{source("busy", "feed", f"{site.url}/feed.xml")}
+channels:
+  mail: ['{smtp_sink.mailto()}']
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    before = datetime.now(UTC)
+
+    result = CliRunner().invoke(main, ["--config", str(path), "crawl"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert "alerts: 1 sent" in result.output  # dispatch ran after the crawl
+    assert len(smtp_sink.messages) == 1
+    assert stored_paths(config, site) == {"/news/ok-1.html", "/news/ok-2.html"}
+    assert failures(config, site) == {
+        "/news/retry-huge.html": "retry-after",
+        "/news/retry-years.html": "retry-after",
+    }
+    detail = details(config, site)["/news/retry-huge.html"]
+    assert f"asked for {RETRY_HUGE} s" in detail
+    assert "honoured 5 s" in detail
+    health, run = health_and_run(config, "busy")
+    assert run.retry_after == 5
+    assert _utc(health.next_due_at) <= datetime.now(UTC) + timedelta(seconds=5)
+    assert _utc(health.next_due_at) >= before + timedelta(seconds=5)
+
+
+@pytest.mark.timeout(180)
+def test_a_retry_after_of_years_does_not_park_the_source(tmp_path: Path, site: FaultServer) -> None:
+    site.feed_paths = ["/news/ok-1.html", "/news/retry-years.html"]
+    config = configure(tmp_path, source("parked", "feed", f"{site.url}/feed.xml"))
+    assert crawl(config, "parked").status == "partial"
+    health, run = health_and_run(config, "parked")
+    assert run.retry_after == 5
+    assert _utc(health.next_due_at) <= datetime.now(UTC) + timedelta(seconds=5)  # not 2029
+    assert f"asked for {RETRY_YEARS} s" in details(config, site)["/news/retry-years.html"]
+
+
+@pytest.mark.timeout(180)
+def test_a_sitemap_index_of_10000_children_reads_the_newest(tmp_path: Path, site: FaultServer) -> None:
+    config = configure(tmp_path, source("index", "sitemap", f"{site.url}/huge-index.xml"), crawl=HUGE)
+    result = crawl(config, "index")
+    assert "time limit" not in (result.error or ""), result
+    assert stored_paths(config, site) == {"/news/ok-1.html", "/news/ok-2.html"}  # from the newest child
+    assert len(site.hits("/sitemap-new.xml.gz")) == 1
+    assert fetched(site, "/gone-") <= 19  # crawl.max_entries: 20 children in all
+    assert child_peak_rss() < PEAK_RSS
+
+
+@pytest.mark.timeout(180)
+def test_a_feed_of_150000_items_reads_the_newest(tmp_path: Path, site: FaultServer) -> None:
+    config = configure(tmp_path, source("flood", "feed", f"{site.url}/huge-feed.xml"), crawl=HUGE)
+    result = crawl(config, "flood")
+    assert "time limit" not in (result.error or ""), result
+    assert stored_paths(config, site) == set(OK_PAGES)
+    assert fetched(site, "/o") <= 17  # the rest of the 20 newest: undated items, in feed order
+    assert child_peak_rss() < PEAK_RSS
+
+
+@pytest.mark.timeout(180)
+def test_a_listing_of_370000_links_reads_the_first(tmp_path: Path, site: FaultServer) -> None:
+    config = configure(tmp_path, source("wall", "listing", f"{site.url}/huge-listing.html"), crawl=HUGE)
+    result = crawl(config, "wall")
+    assert "time limit" not in (result.error or ""), result
+    assert stored_paths(config, site) == set(OK_PAGES)
+    assert fetched(site, "/o") <= 17
+    assert child_peak_rss() < PEAK_RSS
+
+
+@pytest.mark.timeout(120)
+def test_a_backtracking_deny_pattern_cannot_stall_a_listing(tmp_path: Path, site: FaultServer) -> None:
+    more = "allow_private: true, deny: ['(a+)+$']"  # Python's re takes hours on /news/aaa...a!
+    config = configure(tmp_path, source("evil", "listing", f"{site.url}/evil-listing.html", more))
+    result = crawl(config, "evil")
+    assert "time limit" not in (result.error or ""), result
+    assert stored_paths(config, site) == set(OK_PAGES)
