@@ -142,7 +142,9 @@ class OutboxColumns:
 
     channel: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # every attempt, retries included
+    # ``attempts`` when ``alerts retry`` last queued it again: its new tries count from here
+    retried_after: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     lease_token: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -287,18 +287,22 @@ def also_reported_by(session: Session, story_id: int, article_id: int) -> list[A
 
 
 def retry_failed_alerts(session: Session, now: datetime) -> int:
-    """Put every failed alert (and failed digest) back in the queue; returns how many alerts."""
+    """Put every failed alert (and failed digest) back in the queue; returns how many alerts.
+
+    ``attempts`` is kept (the history shows every try); ``retried_after`` marks where the new
+    budget of ``max_attempts`` starts.
+    """
     in_digest = and_(AlertRow.status == "failed", AlertRow.digest_id.is_not(None))
     digested = int(session.scalar(select(func.count()).where(in_digest)) or 0)
     session.execute(update(AlertRow).where(in_digest).values(status="held", last_error=None))
     session.execute(
         update(DigestRow)
         .where(DigestRow.status == "failed")
-        .values(status="pending", attempts=0, next_attempt_at=now)
+        .values(status="pending", retried_after=DigestRow.attempts, next_attempt_at=now)
     )
     alone = session.execute(
         update(AlertRow)
         .where(AlertRow.status == "failed", AlertRow.digest_id.is_(None))
-        .values(status="pending", attempts=0, next_attempt_at=now)
+        .values(status="pending", retried_after=AlertRow.attempts, next_attempt_at=now)
     )
     return int(getattr(alone, "rowcount", 0) or 0) + digested

@@ -81,7 +81,7 @@ class _Job:
     model: type[AlertRow] | type[DigestRow]
     row_id: int
     channel: str
-    attempts: int
+    tries: int  # attempts since it was last queued (``alerts retry`` starts a new budget)
     created_at: datetime
     delivered: frozenset[str]
     message: Message
@@ -290,9 +290,9 @@ class Dispatcher:
         now = self.clock()
         retry_at = None
         if error is not None and not rules_policy.give_up(
-            job.attempts + 1, self.max_attempts, job.created_at, self.max_age, now
+            job.tries + 1, self.max_attempts, job.created_at, self.max_age, now
         ):
-            retry_at = now + rules_policy.backoff(job.attempts + 1)
+            retry_at = now + rules_policy.backoff(job.tries + 1)
         finish = finish_alert if job.model is AlertRow else finish_digest
         with self.database.transaction() as session:
             status = finish(session, job.row_id, (), error, now, retry_at, token)
@@ -315,4 +315,5 @@ def _job(
     lease_until: datetime,
 ) -> _Job:
     delivered = frozenset(row.delivered)
-    return _Job(model, row.id, row.channel, row.attempts, row.created_at, delivered, message, lease_until)
+    tries = row.attempts - row.retried_after
+    return _Job(model, row.id, row.channel, tries, row.created_at, delivered, message, lease_until)

@@ -153,8 +153,25 @@ def test_failed_alerts_are_listed_and_retried(tmp_path: Path) -> None:
         assert out == "no alerts with status failed\n"
         code, out, _ = run(config, "alerts", "show", "2")
         assert "alert #2: sent" in out
+        assert "after 2 attempt(s)" in out  # the failed one and the retried one: history kept
         assert "channel 'team' #1 (json): delivered" in out
         assert "[alliance] Daimler and Renault 1" in out
+
+
+def test_a_retried_alert_gets_a_new_budget_of_attempts(tmp_path: Path) -> None:
+    with WebhookSink(script=["500"] * 3) as hook:
+        config = write_config(tmp_path, hook_channel(hook), "dispatch: {max_attempts: 1}\n")
+        seed(config, 1)
+        run(config, "alerts", "send")  # fails: out of attempts at once
+        run(config, "alerts", "retry")  # fails again: its one new attempt
+        _, out, _ = run(config, "alerts", "show", "1")
+        assert "alert #1: failed" in out
+        assert "after 2 attempt(s)" in out
+        _, out, _ = run(config, "alerts", "retry")  # one more budget, one more failure
+        _, out, _ = run(config, "alerts", "retry")  # and this time it goes through
+        assert out.endswith("alerts: 1 sent, 0 retrying, 0 failed\n")
+        _, out, _ = run(config, "alerts", "show", "1")
+        assert "after 4 attempt(s)" in out
 
 
 def test_rule_modes_come_from_the_rule_files(tmp_path: Path) -> None:
