@@ -59,7 +59,6 @@ class NotifyError(MonitorError):
     """Raised by ``monitor.notify`` when a channel URL is invalid or a send failed."""
 
 
-
 QUOTE_LIMIT = 80
 _REPR = reprlib.Repr()  # keyword arguments only from Python 3.12
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, QUOTE_LIMIT, QUOTE_LIMIT, 40
