@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,46 +92,57 @@ def extract_links(body: bytes, url: str, encoding: str, wanted: LinkFilter, limi
 class _Anchors:
     """(absolute URL, text) of every ``<a href>`` and ``<area href>``, in page order.
 
-    ``unread`` tells how many link tags are left once the caller stops early: those of the
-    chunk being read, and a byte search's count in the rest of the page.
+    ``unread`` tells how many link tags are left once the caller stops early (an upper
+    bound: the byte search also counts ``<a`` in comments and scripts).
     """
 
     def __init__(self, body: bytes, url: str, encoding: str) -> None:
         self.body, self.url, self.encoding = body, url, encoding
-        self.parser = etree.HTMLPullParser(events=("start", "end"), encoding=encoding, no_network=True)
+        try:
+            self.parser = etree.HTMLPullParser(events=("start", "end"), encoding=encoding, no_network=True)
+        except LookupError:  # a codec Python knows (Scrapy found it) but libxml2 does not
+            self.body = body.decode(encoding, "replace").encode("utf-8")
+            self.parser = etree.HTMLPullParser(events=("start", "end"), encoding="utf-8", no_network=True)
         self.offset = 0
-        self.pending: deque[tuple[str, Any]] = deque()
+        self.read = 0  # link start tags read so far
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         base = self.url
         seen_base = False
         inside = 0  # open <a>/<area> elements: their children are kept until the link is read
+        for event, element in self._events():
+            tag = element.tag if isinstance(element.tag, str) else ""
+            if event == "start":
+                inside += tag in _LINK_TAGS
+                self.read += tag in _LINK_TAGS
+                continue
+            if tag == "base" and not seen_base and element.get("href"):
+                seen_base = True
+                base = _join(self.url, element.get("href")) or self.url
+            if tag in _LINK_TAGS:
+                inside -= 1
+                href = element.get("href")
+                absolute = _join(base, strip_html5_whitespace(href)) if href is not None else None
+                if absolute is not None:
+                    yield absolute, "".join(element.itertext())
+            if not inside:
+                _free(element)
+
+    def _events(self) -> Iterator[tuple[str, Any]]:
+        """The parser's events as the page is fed to it a chunk at a time, then its last ones."""
         while self.offset < len(self.body):
             self.parser.feed(self.body[self.offset : self.offset + CHUNK])
             self.offset += CHUNK
-            self.pending = deque(self.parser.read_events())
-            while self.pending:
-                event, element = self.pending.popleft()
-                tag = element.tag if isinstance(element.tag, str) else ""
-                if event == "start":
-                    inside += tag in _LINK_TAGS
-                    continue
-                if tag == "base" and not seen_base and element.get("href"):
-                    seen_base = True
-                    base = _join(self.url, element.get("href")) or self.url
-                if tag in _LINK_TAGS:
-                    inside -= 1
-                    href = element.get("href")
-                    absolute = _join(base, strip_html5_whitespace(href)) if href is not None else None
-                    if absolute is not None:
-                        yield absolute, "".join(element.itertext())
-                if not inside:
-                    _free(element)
+            yield from self.parser.read_events()
+        try:
+            self.parser.close()
+        except etree.XMLSyntaxError:  # nothing parseable at all (an empty page)
+            return
+        yield from self.parser.read_events()
 
     def unread(self) -> int:
-        """Link tags not yet read: left in the current chunk, and in the bytes not fed."""
-        here = sum(event == "end" and element.tag in _LINK_TAGS for event, element in self.pending)
-        return here + len(_LINK_TAG_BYTES.findall(self.body, self.offset))
+        """Link tags not read: those a byte search finds in the page, less those read."""
+        return max(0, len(_LINK_TAG_BYTES.findall(self.body)) - self.read)
 
 
 def _join(base: str, href: str) -> str | None:
