@@ -8,15 +8,14 @@ say once that the database was unreachable (no traceback), and carry on.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from monitorproc import start_monitor
 from slowhook import SlowReceiver, seed_alerts
 from tcpproxy import TcpProxy
 
@@ -34,17 +33,6 @@ def proxied_url(postgres_url: str) -> Iterator[tuple[str, TcpProxy]]:
         yield postgres_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/", 1), proxy
 
 
-def _start(config: Path, *args: str) -> subprocess.Popen[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
 def _stop(process: subprocess.Popen[str]) -> str:
     process.terminate()
     _, stderr = process.communicate(timeout=60)
@@ -60,7 +48,7 @@ def test_dispatch_workers_ride_out_a_database_cut(proxied_url: tuple[str, TcpPro
     config.write_text(
         f"database: '{url}'\nrules: []\nchannels:\n  team: ['{receiver.url()}']\n", encoding="utf-8"
     )
-    workers = [_start(config, "dispatch", "--every", "0.5") for _ in range(2)]
+    workers = [start_monitor(config, "dispatch", "--every", "0.5") for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
         while len(receiver.titles()) < 40 and time.monotonic() < deadline:
@@ -103,7 +91,7 @@ dispatch: {{every: 1s}}
 """,
             encoding="utf-8",
         )
-        process = _start(config, "run")
+        process = start_monitor(config, "run")
         try:
             deadline = time.monotonic() + 60
             while site.requests.count("/autoguide/feed.xml") < 2 and time.monotonic() < deadline:

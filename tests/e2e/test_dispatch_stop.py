@@ -6,14 +6,12 @@ more alerts over 15 s, past systemd's patience (its SIGKILL then costs a duplica
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from monitorproc import start_monitor
 from slowhook import SlowReceiver, seed_alerts
 
 pytestmark = pytest.mark.slow
@@ -29,14 +27,7 @@ def test_sigterm_with_a_backlog_exits_within_seconds(tmp_path: Path) -> None:
     config.write_text(
         f"database: {url}\nrules: []\nchannels:\n  team: ['{receiver.url()}']\n", encoding="utf-8"
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "dispatch"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process = start_monitor(config, "dispatch")
     try:
         deadline = time.monotonic() + 60
         while len(receiver.titles()) < 20 and time.monotonic() < deadline:

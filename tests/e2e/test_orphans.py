@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from faultserver import FaultServer
+from monitorproc import monitor_env
 from sqlalchemy import select
 
 from monitor.config import load_config
@@ -73,12 +73,11 @@ def test_killing_monitor_crawl_stops_its_crawl_child(tmp_path: Path) -> None:
         site.feed_paths = ["/news/ok-1.html"] + [f"/news/slow.html?n={n}" for n in range(80)]
         config = _config(tmp_path, site, page_timeout="30s")
         url = load_config(config, environ={}).database_url
-        env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
         parent = subprocess.Popen(
             [sys.executable, "-m", "monitor", "--config", str(config), "crawl", "--no-dispatch", "faults"],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # nobody reads it: a full pipe must not stall the crawl
             stderr=subprocess.DEVNULL,
-            env=env,
+            env=monitor_env(),
         )
         deadline = time.monotonic() + 90
         while site.count("/news/slow.html") < 3 and time.monotonic() < deadline:

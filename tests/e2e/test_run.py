@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from monitorproc import monitor_env, start_monitor
 
 from monitor.demo.server import SiteServer, site_root
 from monitor.smtpsink import SmtpSink
@@ -40,15 +40,8 @@ dispatch: {{every: 1s}}
 """,
             encoding="utf-8",
         )
-        env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-        env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        env = monitor_env(tmp_path / "cache")
+        process = start_monitor(config, "run", cache=tmp_path / "cache")
         try:
             deadline = time.monotonic() + 90
             while not smtp_sink.messages and time.monotonic() < deadline and process.poll() is None:

@@ -8,14 +8,12 @@ SQLite "database is locked") and the first crawl was lost for a whole interval.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from monitorproc import start_monitor
 from sqlalchemy import create_engine, text
 
 from monitor.demo.server import SiteServer, site_root
@@ -54,15 +52,7 @@ dispatch: {{every: 1s}}
 
 
 def _run_until_alert(config: Path, tmp_path: Path, smtp_sink: SmtpSink) -> tuple[int, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process = start_monitor(config, "run", cache=tmp_path / "cache")
     try:
         deadline = time.monotonic() + 90
         while not smtp_sink.messages and time.monotonic() < deadline and process.poll() is None:

@@ -7,15 +7,13 @@ the stop was asked for, and a crawl stopped by shutdown was recorded as ``failed
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from monitorproc import start_monitor
 from sqlalchemy import select
 
 from monitor.demo.server import SiteServer, site_root
@@ -57,15 +55,7 @@ def test_sigterm_starts_no_queued_crawl_and_records_interrupted_runs(tmp_path: P
             "channels:\n  alerts: ['json://127.0.0.1:9/unused']\n",
             encoding="utf-8",
         )
-        env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-        env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        process = start_monitor(config, "run", cache=tmp_path / "cache")
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and process.poll() is None:
