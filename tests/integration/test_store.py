@@ -295,15 +295,16 @@ def test_known_urls_answers_for_the_addresses_an_article_was_fetched_from(databa
 
 
 def test_the_upgrade_remembers_stored_articles_fetched_urls(database: Database) -> None:
+    from alembic import command
     from sqlalchemy import text
 
-    from monitor.schema import upgrade
+    from monitor.schema import alembic_config, upgrade
 
     url = database.url
     database.close()
     with database.engine.begin() as connection:  # back to the revision before article_urls
-        connection.execute(text("DROP TABLE article_urls"))
-        connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        command.downgrade(alembic_config(connection), "0002")
+    with database.engine.begin() as connection:
         connection.execute(
             text("INSERT INTO stories (id, title, signature, created_at) VALUES (1, 't', :sig, :now)"),
             {"sig": b"", "now": NOW.replace(tzinfo=None)},
