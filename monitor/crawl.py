@@ -137,7 +137,9 @@ def crawl_source(
         _close_orphaned_runs(database, source.name)
         with database.transaction() as session:
             run_id = start_run(session, source.name, datetime.now(UTC))
-        command = _command(config, source, run_id, log_level, settings or {})
+        # Our own child stops if we die (monitor.parentwatch); a scrapyd crawl has no such parent.
+        extra = {"MONITOR_PARENT_PID": os.getpid(), **(settings or {})}
+        command = _command(config, source, run_id, log_level, extra)
         try:
             returncode, stderr = _run_child(command, env, timeout)
         except CrawlInterrupted:  # shutdown began between start_run and the child's start
@@ -239,7 +241,6 @@ def _command(
         "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
         "MONITOR_WORKERS": crawl.workers,
         "MONITOR_SCHEMA_CHECKED": 1,  # crawl_source opened the database (migrating a new one) first
-        "MONITOR_PARENT_PID": os.getpid(),  # the child stops if we die (monitor.parentwatch)
         **extra,
     }
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"source={source.name}"]
