@@ -66,15 +66,17 @@ _DECLARED_ENCODING = re.compile(r"""<\?xml[ \t\r\n][^>]{0,200}?\bencoding\s*=\s*
 _ITEM_TAGS = frozenset({"item", "entry"})  # RSS 0.9x/1.0/2.0 and Atom
 _DATE_TAGS = frozenset({"pubDate", "published", "updated", "date", "issued", "modified"})
 _UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
-_SITEMAP_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    huge_tree=False,
-    load_dtd=False,
-    recover=True,
-    remove_comments=True,
-    remove_pis=True,
-)
+# How every feed and sitemap is parsed: no entities, no network, no DTD, no huge trees.
+_SAFE_PARSING: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "huge_tree": False,
+    "load_dtd": False,
+    "recover": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+_SITEMAP_PARSER = etree.XMLParser(**_SAFE_PARSING)
 
 
 class UnsafeXMLError(ParseError):
@@ -280,17 +282,7 @@ class _Stream:
 
 
 def _iterparse(body: bytes) -> Any:
-    return etree.iterparse(
-        io.BytesIO(body),
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        recover=True,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.iterparse(io.BytesIO(body), events=("start", "end"), **_SAFE_PARSING)
 
 
 def _sitemap_entries(body: bytes, state: _Stream) -> Iterator[Entry]:
