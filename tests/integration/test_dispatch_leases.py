@@ -29,10 +29,10 @@ def test_two_workers_with_a_short_lease_and_a_slow_target_send_each_alert_once(
     database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     seed_alerts(database.url, 40)
-    receiver = SlowReceiver(delay=1.0)
+    receiver = SlowReceiver(delay=0.5)  # the 1 s per send and 5 s lease, both halved
     try:
         workers = [
-            Dispatcher(database, {"team": (receiver.url(),)}, lease=timedelta(seconds=5)) for _ in range(2)
+            Dispatcher(database, {"team": (receiver.url(),)}, lease=timedelta(seconds=2.5)) for _ in range(2)
         ]
         threads = [threading.Thread(target=worker.dispatch_due) for worker in workers]
         for thread in threads:
