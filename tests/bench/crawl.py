@@ -225,7 +225,9 @@ def write_rules(work: Path, count: int, world_size: int) -> list[tuple[str, list
     return world
 
 
-def measure_full(url: str, work: Path, rules: Path, server_pid: int, workers: int) -> dict[str, float]:
+def measure_full(
+    url: str, work: Path, rules: Path, server_pid: int, workers: int, pages: int
+) -> dict[str, float]:
     from sqlalchemy import func, select
 
     from monitor.config import load_config
@@ -239,7 +241,8 @@ def measure_full(url: str, work: Path, rules: Path, server_pid: int, workers: in
         f"""\
 database: sqlite:///{work / "bench.db"}
 rules: ['{rules}']
-crawl: {{per_domain: {CONCURRENCY}, workers: {workers}, page_timeout: 60s, timeout: 20m}}
+crawl: {{per_domain: {CONCURRENCY}, workers: {workers}, page_timeout: 60s, timeout: 20m,
+        max_entries: {pages}}}
 sources:
   - {{name: bench, kind: sitemap, url: '{url}', allow_private: true}}
 channels:
@@ -310,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
                 bares.append(measure_bare(url, work, server.pid))
                 print(report("bare Scrapy", bares[-1]))
                 full_work = work / f"full-{round_}"
-                fulls.append(measure_full(url, full_work, work / "rules", server.pid, args.workers))
+                full = measure_full(url, full_work, work / "rules", server.pid, args.workers, args.pages)
+                fulls.append(full)
                 print(report("full pipeline", fulls[-1]))
         finally:
             server.kill()
