@@ -107,9 +107,9 @@ class _ReasonCapture(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep warnings and exception details; pass on what the handlers would have seen."""
-        text = record.getMessage()
-        if record.levelno >= logging.WARNING or text.startswith(_DETAILS):
-            self.lines.append(" ".join(text.split()))
+        # Formatting is paid only for the lines kept: apprise's debug lines carry whole payloads.
+        if record.levelno >= logging.WARNING or str(record.msg).startswith(_DETAILS):
+            self.lines.append(" ".join(record.getMessage().split()))
         return record.levelno >= self.shown
 
     def reason(self) -> str:
