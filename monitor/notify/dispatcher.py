@@ -169,9 +169,11 @@ class Dispatcher:
                     break
                 for job in jobs:
                     if self.stop.is_set():  # stop after the alert in flight, not the batch
+                        self._give_back(token)
                         break
                     self._deliver(job, token, report)
-                self._give_back(token)
+                else:
+                    self.unfinished.discard(token)  # every row of the batch is finished
         return report
 
     def _give_back_unfinished(self) -> None:
