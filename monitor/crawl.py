@@ -252,6 +252,7 @@ def _command(
 def _tell_operator(config: Config, notice: Notice) -> bool:
     """Send ``notice`` to the operator channel; False if no target took it."""
     from monitor.notify import Message, send
+    from monitor.notify.targets import target_label
 
     assert config.operator is not None
     urls = config.channels.get(config.operator.channel, ())
@@ -260,7 +261,8 @@ def _tell_operator(config: Config, notice: Notice) -> bool:
         return True
     delivered = False
     for index, url in enumerate(urls, start=1):
-        label = f"operator channel {config.operator.channel!r} #{index} ({url.split('://', 1)[0]})"
+        # The same label as the dispatcher's: the scheme word only (a mailto: URL has no //).
+        label = f"operator {target_label(config.operator.channel, index, url)}"
         try:
             send(url, Message(title=notice.title, body=notice.body), label)
         except NotifyError as exc:
