@@ -20,7 +20,7 @@ class MonitorError(Exception):
 
 
 class ConfigError(MonitorError):
-    """Raised by ``monitor.config`` for a bad configuration; carries the position when known.
+    """Raised by ``monitor.config.model`` for a bad configuration; carries the position when known.
 
     ``str()`` gives compiler form, ``path:line:col: message``, so editors can jump to it.
     """
@@ -44,7 +44,7 @@ class ConfigError(MonitorError):
 
 
 class RuleError(ConfigError):
-    """Raised by ``monitor.rules`` for a rule file or a query that cannot be used."""
+    """Raised by ``monitor.watch.rules`` for a rule file or a query that cannot be used."""
 
 
 class ParseError(MonitorError):
@@ -52,7 +52,7 @@ class ParseError(MonitorError):
 
 
 class StorageError(MonitorError):
-    """Raised by ``monitor.store`` when the database is unreachable or its schema is wrong."""
+    """Raised by ``monitor.store.database`` when the database is unreachable or its schema is wrong."""
 
 
 class NotifyError(MonitorError):

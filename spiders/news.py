@@ -1,11 +1,11 @@
 """NewsSpider: one spider for every source kind in monitor.yaml.
 
-- feed: RSS/Atom read by feedparser from the response body (``monitor.feeds``);
+- feed: RSS/Atom read by feedparser from the response body (``monitor.crawl.feeds``);
 - sitemap: sitemaps, news sitemaps and sitemap indexes read by lxml with entities, DTDs
-  and the network off (``monitor.feeds``), ``.xml.gz`` included, with ``lastmod`` and
+  and the network off (``monitor.crawl.feeds``), ``.xml.gz`` included, with ``lastmod`` and
   ``news:publication_date``;
 - listing: a section page whose article links are picked by the source's ``follow`` and
-  ``deny`` regular expressions, matched by RE2 (``monitor.listing``: linear time, so no
+  ``deny`` regular expressions, matched by RE2 (``monitor.crawl.listing``: linear time, so no
   pattern can backtrack; the page is streamed, not made into a tree of every link).
 
 Bounded per crawl by ``crawl.max_entries``: each feed, sitemap (index) or listing gives at
@@ -20,7 +20,7 @@ from the last crawl), and a child sitemap whose ``lastmod`` is older than the la
 without failures is skipped. Entries dated older than the source's ``max_age`` are skipped.
 
 Every request has an errback: a request that fails for good (after the retries of
-``monitor.politeness``) becomes a ``FailureItem`` with its reason (``monitor.failures``),
+``monitor.crawl.politeness``) becomes a ``FailureItem`` with its reason (``monitor.crawl.failures``),
 so the pipeline records it and the crawl goes on with the healthy pages.
 """
 
@@ -36,14 +36,14 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
-from monitor.config import Source, load_config
+from monitor.config.model import Source, load_config
+from monitor.crawl.failures import describe
+from monitor.crawl.feeds import Entry, read_feed_document, read_sitemap
+from monitor.crawl.items import FailureItem, PageItem, ValidatorItem
+from monitor.crawl.listing import LinkFilter, extract_links
 from monitor.errors import ParseError
-from monitor.failures import describe
-from monitor.feeds import Entry, read_feed_document, read_sitemap
-from monitor.items import FailureItem, PageItem, ValidatorItem
-from monitor.listing import LinkFilter, extract_links
-from monitor.runs import Validators, last_complete, validators_for
-from monitor.store import Database, known_urls
+from monitor.store.database import Database, known_urls
+from monitor.store.runs import Validators, last_complete, validators_for
 from monitor.urls import canonical_url
 
 MAX_SITEMAP_DEPTH = 3

@@ -43,7 +43,7 @@ class RedisNewsSpider(NewsSpider):
         "SCHEDULER_QUEUE_KEY": "%(spider)s:requests",
         "SCHEDULER_DUPEFILTER_KEY": "%(spider)s:dupefilter",
         # Several processes crawl this source at once, by design.
-        "EXTENSIONS": {"monitor.extensions.CrawlLock": None},
+        "EXTENSIONS": {"monitor.crawl.extensions.CrawlLock": None},
     }
 
     @classmethod

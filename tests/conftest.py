@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database
+from monitor.demo.smtpsink import SmtpSink
+from monitor.store.database import Database
 
 POSTGRES_URL = os.environ.get(
     "MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

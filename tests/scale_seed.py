@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert
 
-from monitor.models import AlertRow, ArticleRow, MatchRow, Story
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import AlertRow, ArticleRow, MatchRow, Story
 
 RULE = "scale"
 CHANNEL = "alerts"

@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1 that takes its time, and an outbox full of alerts for it.
 
-Tests of the dispatcher use it where ``monitor.notify.webhooksink`` answers too fast: a send
+Tests of the dispatcher use it where ``tests.webhooksink`` answers too fast: a send
 that takes ``delay`` seconds keeps a dispatch pass busy long enough to cut it (a database
 outage, a kill) or to see whether two dispatchers send at once. ``seed_alerts`` stores
 ``count`` distinct stories, each with one pending alert.
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from monitor.article import Article
-from monitor.store import Database, save_article, save_match
+from monitor.store.database import Database, save_article, save_match
 
 
 class SlowReceiver:

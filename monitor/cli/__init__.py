@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from monitor import __version__
-from monitor.config import Config, load_config
+from monitor.config.model import Config, load_config
 from monitor.errors import ConfigError, MonitorError
 
 EPILOG = "Docs: README.md; rule syntax: docs/rules.md. Config: --config or $MONITOR_CONFIG."

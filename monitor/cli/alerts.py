@@ -15,14 +15,14 @@ from typing import Any
 import click
 
 from monitor.cli.pipeline import dispatch
-from monitor.config import Config
-from monitor.models import AlertRow
+from monitor.config.model import Config
 from monitor.notify import DispatchReport, Templates, render_alert
 from monitor.notify.probe import probe_channel
 from monitor.notify.targets import target_key, target_label
-from monitor.outbox import also_reported_by
 from monitor.redact import redact
-from monitor.store import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
+from monitor.store.database import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
+from monitor.store.models import AlertRow
+from monitor.store.outbox import also_reported_by
 
 
 def register(main: click.Group) -> None:

@@ -8,8 +8,8 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import MonitorError
-from monitor.schema import current, head, new_revision, upgrade
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.schema import current, head, new_revision, upgrade
 
 
 def register(main: click.Group) -> None:
@@ -83,16 +83,16 @@ def current_command(state: Any) -> None:
 @db.command("revision")
 @click.argument("message")
 def revision_command(message: str) -> None:
-    """For developers: write the migration for what changed in monitor/models.py.
+    """For developers: write the migration for what changed in monitor/store/models.py.
 
     Alembic compares the models with a scratch database at the newest revision and writes
-    monitor/migrations/versions/NNNN_MESSAGE.py. Review it (a rename looks like a drop and
+    monitor/store/migrations/versions/NNNN_MESSAGE.py. Review it (a rename looks like a drop and
     an add), run `ruff format` on it, and commit it with the model change.
 
     \b
     Example:
       $ monitor db revision "source notes column"
-      wrote monitor/migrations/versions/0002_source_notes_column.py
+      wrote monitor/store/migrations/versions/0002_source_notes_column.py
     """
     try:
         path = new_revision(message)

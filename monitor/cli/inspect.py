@@ -13,13 +13,13 @@ from typing import Any
 import click
 
 from monitor.article import Article
-from monitor.config import Config, ConfigErrors, load_config
+from monitor.config.model import Config, ConfigErrors, load_config
+from monitor.config.yamlfile import load_yaml
 from monitor.errors import ConfigError, ParseError
 from monitor.parse import parse_file
-from monitor.rules import RuleSet, load_rules
-from monitor.rules import explain as explain_match
 from monitor.urls import canonical_url
-from monitor.yamlfile import load_yaml
+from monitor.watch.rules import RuleSet, load_rules
+from monitor.watch.rules import explain as explain_match
 
 
 def register(main: click.Group) -> None:

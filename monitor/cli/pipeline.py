@@ -11,15 +11,15 @@ from typing import Any
 
 import click
 
-from monitor.backfill import BackfillHit
-from monitor.backfill import backfill as run_backfill
-from monitor.config import DURATION_EXAMPLES, Config, format_duration, parse_duration
-from monitor.crawl import CrawlResult, crawl_sources
+from monitor.config.model import DURATION_EXAMPLES, Config, format_duration, parse_duration
+from monitor.crawl.ingest import channels_for
+from monitor.crawl.runner import CrawlResult, crawl_sources
 from monitor.errors import MonitorError, quoted
-from monitor.ingest import channels_for
 from monitor.notify import Dispatcher, DispatchReport
-from monitor.rulestate import running_rules
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.watch.backfill import BackfillHit
+from monitor.watch.backfill import backfill as run_backfill
+from monitor.watch.state import running_rules
 
 
 def register(main: click.Group) -> None:
@@ -139,7 +139,7 @@ def run(state: Any) -> None:
     stops cleanly (running crawls are asked to finish, then stopped). On PostgreSQL a second
     `monitor run` stands by and takes over when the active one stops or dies.
     """
-    from monitor.schedule import run_forever
+    from monitor.ops.schedule import run_forever
 
     config = state.config()
     if not config.sources:

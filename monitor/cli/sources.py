@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from monitor.config import DEFAULT_USER_AGENT
-from monitor.discover import DiscoverError, GuardedFetcher, discover, to_yaml
-from monitor.status import SourceStatus, source_statuses
-from monitor.store import Database
+from monitor.config.model import DEFAULT_USER_AGENT
+from monitor.crawl.discover import DiscoverError, GuardedFetcher, discover, to_yaml
+from monitor.ops.status import SourceStatus, source_statuses
+from monitor.store.database import Database
 
 
 def register(main: click.Group) -> None:

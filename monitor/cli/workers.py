@@ -1,6 +1,6 @@
 """Worker commands: ``monitor dispatch``, a dispatcher process to run beside the scheduler.
 
-The outbox (``monitor.outbox``) does the coordination: each pass claims due alerts with
+The outbox (``monitor.store.outbox``) does the coordination: each pass claims due alerts with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease, so any number of these workers can run
 on one PostgreSQL database, on any machine, and every alert is sent once.
 """
@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from monitor.errors import MonitorError
-from monitor.metrics import serve_metrics
 from monitor.notify import Dispatcher
-from monitor.outage import Outage, is_unreachable
-from monitor.store import Database
+from monitor.ops.metrics import serve_metrics
+from monitor.store.database import Database
+from monitor.store.outage import Outage, is_unreachable
 
 log = logging.getLogger(__name__)
 

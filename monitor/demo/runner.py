@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-from monitor.config import Config, load_config
-from monitor.crawl import CrawlResult, crawl_sources
+from monitor.config.model import Config, load_config
+from monitor.config.yamlfile import Node, expand_env
+from monitor.crawl.runner import CrawlResult, crawl_sources
 from monitor.demo.server import SiteServer, site_root
+from monitor.demo.smtpsink import SmtpSink
 from monitor.notify import Dispatcher, DispatchReport
-from monitor.smtpsink import SmtpSink
-from monitor.store import Counts, Database, counts
-from monitor.yamlfile import Node, expand_env
+from monitor.store.database import Counts, Database, counts
 
 DEFAULT_PORT = 8642  # fixed, so the article URLs (and so the database) are the same run to run
 TEMPLATE = Path(__file__).with_name("config.yaml")

@@ -2,7 +2,7 @@
 
 The bulk matcher (``compiled.py``) evaluates only candidate queries, through checks built
 here: small callables, each a ``functools.partial`` of a module function (not a closure,
-so that a compiled rule set pickles: ``monitor.rulecache``). Three things keep 100,000
+so that a compiled rule set pickles: ``monitor.watch.cache``). Three things keep 100,000
 rules fast and small:
 
 - Plain terms of one field scope under an ``OR`` or ``AND`` become one set operation
@@ -173,7 +173,7 @@ class Compiler:
 
 
 # Checks are partial applications of module functions, not closures, so that a compiled
-# rule set pickles as it is (``monitor.rulecache``); the document state comes last.
+# rule set pickles as it is (``monitor.watch.cache``); the document state comes last.
 
 
 def _any_seen(atoms: frozenset[int], fields: tuple[str, ...]) -> Truth:

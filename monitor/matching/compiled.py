@@ -232,7 +232,7 @@ class Matcher:
         self._anchors = set(self.postings)
         self._positive: dict[int, tuple[tuple[Term, int], ...]] = {}
 
-    def __getstate__(self) -> dict[str, object]:  # pickled as is (``monitor.rulecache``), memo aside
+    def __getstate__(self) -> dict[str, object]:  # pickled as is (``monitor.watch.cache``), memo aside
         return {**self.__dict__, "_positive": {}}
 
     def positive_terms(self, group: int) -> tuple[tuple[Term, int], ...]:

@@ -35,7 +35,7 @@ class Term:
     def __hash__(self) -> int:
         return self._hash
 
-    # Pickled (``monitor.rulecache``) without ``_hash``: ``str`` hashes differ from one
+    # Pickled (``monitor.watch.cache``) without ``_hash``: ``str`` hashes differ from one
     # process to the next, so an unpickled term recomputes it through ``__post_init__``.
     def __reduce__(self) -> tuple[type[Term], tuple[object, ...]]:
         return Term, (self.words, self.prefix, self.fields, self.text, self.column, self.entity)

@@ -9,14 +9,14 @@ which targets already accepted a message: a retry never resends to those.
     targets     send one Message to one apprise URL; target keys and labels (no secrets)
     policy      instant or digest, max_per_hour, quiet hours, backoff (pure functions)
     dispatcher  the outbox loop: close digest windows, claim, route, send, record
-    console     the ``console://`` apprise plugin
 
+The ``console://`` plugin lives in ``monitor.console`` (the config checks need it too).
 Channel secrets are masked in every log record by ``monitor.redact``.
 """
 
 from __future__ import annotations
 
-from monitor.notify import console as console
+from monitor import console  # noqa: F401  (registers the console:// apprise plugin)
 from monitor.notify.dispatcher import Dispatcher as Dispatcher
 from monitor.notify.dispatcher import DispatchReport as DispatchReport
 from monitor.notify.policy import backoff as backoff

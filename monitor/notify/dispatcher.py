@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.channels import Channel
+from monitor.config.channels import Channel
 from monitor.errors import NotifyError
-from monitor.models import AlertRow, DigestRow
 from monitor.notify import policy as rules_policy
 from monitor.notify.render import Message, Templates, default_templates, entry_for, local_time
 from monitor.notify.targets import send, target_key, target_label
-from monitor.outbox import (
+from monitor.redact import protect
+from monitor.store.database import Database
+from monitor.store.models import AlertRow, DigestRow
+from monitor.store.outbox import (
     also_reported_by,
     claim_alerts,
     claim_digests,
@@ -46,13 +48,11 @@ from monitor.outbox import (
     renew_lease,
     sent_recently,
 )
-from monitor.redact import protect
-from monitor.store import Database
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from monitor.config import Config
+    from monitor.config.model import Config
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
@@ -125,8 +125,8 @@ class Dispatcher:
     @classmethod
     def from_config(cls, database: Database, config: Config, **options: object) -> Dispatcher:
         """A dispatcher with every setting of ``config``: channels, rules' modes, templates."""
-        from monitor.matching.rulefile import read_rule_files
-        from monitor.rules import Rule
+        from monitor.watch.rulefile import read_rule_files
+        from monitor.watch.rules import Rule
 
         # Only the rules' delivery settings are needed: no matcher is compiled for them. A
         # broken file contributes no rules here; `monitor check` and the crawl report it.

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor.channels import Channel
-from monitor.rules import Rule
+from monitor.config.channels import Channel
+from monitor.watch.rules import Rule
 
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)

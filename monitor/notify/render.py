@@ -3,7 +3,7 @@
 Each message is rendered three ways from the same facts: a title line, a Markdown body
 (chat, the console; apprise turns it into each service's own markup) and an HTML body
 (email, sent with a plain-text part). The built-in templates live in
-``monitor/templates/``; a ``templates:`` folder in monitor.yaml is searched first, so a
+``monitor/notify/templates/``; a ``templates:`` folder in monitor.yaml is searched first, so a
 user overrides one file by putting a file of the same name there:
 
     alert_title.txt  alert.md  alert.html  digest_title.txt  digest.md  digest.html
@@ -36,7 +36,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from monitor.errors import NotifyError
-from monitor.models import AlertRow, ArticleRow
+from monitor.store.models import AlertRow, ArticleRow
 
 _HIT = re.compile(r"\*\*(.+?)\*\*")
 
@@ -121,7 +121,7 @@ class Templates:
         loaders: list[FileSystemLoader | PackageLoader] = []
         if folder is not None:
             loaders.append(FileSystemLoader(str(folder)))
-        loaders.append(PackageLoader("monitor", "templates"))
+        loaders.append(PackageLoader("monitor.notify", "templates"))
         self.env = Environment(
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(["html"], default_for_string=False, default=False),

@@ -8,16 +8,16 @@ cards, comments, footer) gzip-compressed from an asyncio server in its own proce
 
 - bare Scrapy: a minimal spider that reads the sitemap, fetches every page and reads its
   ``<title>`` (Scrapy's own middlewares, nothing of monitor's);
-- the full pipeline: ``monitor.crawl.crawl_source`` on a sitemap source, i.e. the real
+- the full pipeline: ``monitor.crawl.runner.crawl_source`` on a sitemap source, i.e. the real
   ``scrapy crawl news`` child with monitor's middlewares (address guard, robots policy,
   Retry-After), parsing every page (lxml, trafilatura), matching it against 10,000 rules
   read from a rules file in the rule language (``tests/bench/matching.py``'s mix over
   4,000 companies: entities, NEAR/ONEAR, wildcards, title scope, NOT; the files are read
-  into ``monitor.rulecache`` before, as after any first crawl), storing it in
+  into ``monitor.watch.cache`` before, as after any first crawl), storing it in
   SQLite with story clustering, and writing the alerts. With ``--workers 1`` (the
   default) the crawl process fetches and one worker process parses, matches and stores;
   the crawl process parses too while the worker is behind, so both cores parse
-  (``monitor.ingest``); ``--workers 0`` runs everything in the crawl process.
+  (``monitor.crawl.ingest``); ``--workers 0`` runs everything in the crawl process.
 
 Both crawls use the same concurrency (32 requests in flight) with AutoThrottle off: the
 server is ours, and the point is throughput, not politeness delays. Pages/s is pages over
@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import yaml  # noqa: E402
 from crawlsite import serve  # noqa: E402
 
-from monitor.rulecache import load_rules_cached  # noqa: E402
+from monitor.watch.cache import load_rules_cached  # noqa: E402
 
 PAGES = 2_000
 RULES = 10_000
@@ -230,10 +230,10 @@ def measure_full(
 ) -> dict[str, float]:
     from sqlalchemy import func, select
 
-    from monitor.config import load_config
-    from monitor.crawl import crawl_source
-    from monitor.models import ArticleRow, MatchRow
-    from monitor.store import Database
+    from monitor.config.model import load_config
+    from monitor.crawl.runner import crawl_source
+    from monitor.store.database import Database
+    from monitor.store.models import ArticleRow, MatchRow
 
     work.mkdir()
     path = work / "monitor.yaml"

@@ -46,7 +46,7 @@ from monitor.matching.evaluate import Span, near  # noqa: E402
 from monitor.matching.query import Entities, parse  # noqa: E402
 from monitor.matching.text import Document  # noqa: E402
 from monitor.matching.tree import And, Near, Node, Not, Or, Term  # noqa: E402
-from monitor.rules import Rule, RuleSet  # noqa: E402
+from monitor.watch.rules import Rule, RuleSet  # noqa: E402
 
 SIZES = (100, 1_000, 10_000, 100_000)
 ARTICLE_BYTES = 3_700

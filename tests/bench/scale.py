@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from scale_seed import JsonSink, seed_alerts, subject  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from monitor.smtpsink import SmtpSink  # noqa: E402
-from monitor.store import Database  # noqa: E402
+from monitor.demo.smtpsink import SmtpSink  # noqa: E402
+from monitor.store.database import Database  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from monitor.article import Article
-from monitor.models import AlertRow
+from monitor.demo.smtpsink import SmtpSink
 from monitor.notify import Dispatcher
-from monitor.notify.webhooksink import WebhookSink
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database, save_article, save_match
+from monitor.store.database import Database, save_article, save_match
+from monitor.store.models import AlertRow
+from tests.webhooksink import WebhookSink
 
 pytestmark = pytest.mark.slow
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -31,10 +31,10 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor.article import Article
-from monitor.config import load_config
-from monitor.models import AlertRow
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database, save_article, save_match
+from monitor.config.model import load_config
+from monitor.demo.smtpsink import SmtpSink
+from monitor.store.database import Database, save_article, save_match
+from monitor.store.models import AlertRow
 
 pytestmark = pytest.mark.slow
 ALERTS = 200

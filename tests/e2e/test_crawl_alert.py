@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.smtpsink import SmtpSink
+from monitor.demo.smtpsink import SmtpSink
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]

@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import select
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.models import CrawlRun
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import CrawlRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).parents[2]

@@ -13,7 +13,7 @@ import pytest
 from test_crawl_alert import ROOT, SEED, monitor, write_config
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.smtpsink import SmtpSink
+from monitor.demo.smtpsink import SmtpSink
 
 pytestmark = pytest.mark.slow
 

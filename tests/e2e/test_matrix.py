@@ -33,7 +33,7 @@ import pytest
 
 from monitor.article import Article
 from monitor.notify import Dispatcher
-from monitor.store import Database, save_article, save_match
+from monitor.store.database import Database, save_article, save_match
 
 pytestmark = pytest.mark.slow
 SHARED_SECRET = "monitor-test-shared-secret"

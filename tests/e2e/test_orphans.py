@@ -16,10 +16,10 @@ from faultserver import FaultServer
 from monitorproc import monitor_env
 from sqlalchemy import select
 
-from monitor.config import load_config
-from monitor.crawl import crawl_source
-from monitor.models import CrawlRun
-from monitor.store import Database
+from monitor.config.model import load_config
+from monitor.crawl.runner import crawl_source
+from monitor.store.database import Database
+from monitor.store.models import CrawlRun
 
 pytestmark = pytest.mark.slow
 

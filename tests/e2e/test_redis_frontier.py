@@ -20,8 +20,8 @@ import redis
 from sqlalchemy import func, select
 
 from monitor.demo.server import SiteServer
-from monitor.models import ArticleRow, CrawlRun
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import ArticleRow, CrawlRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 ROOT = Path(__file__).parents[2]
@@ -79,7 +79,7 @@ sources:
         )
         Database(f"sqlite:///{tmp_path / 'monitor.db'}").close()  # the schema first: no race on it
         env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-        env["SCRAPY_SETTINGS_MODULE"] = "monitor.settings"
+        env["SCRAPY_SETTINGS_MODULE"] = "monitor.crawl.settings"
         command = [
             sys.executable,
             "-m",

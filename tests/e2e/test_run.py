@@ -12,7 +12,7 @@ import pytest
 from monitorproc import monitor_env, start_monitor
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.smtpsink import SmtpSink
+from monitor.demo.smtpsink import SmtpSink
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]

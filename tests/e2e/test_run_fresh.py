@@ -17,7 +17,7 @@ from monitorproc import start_monitor
 from sqlalchemy import create_engine, text
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.smtpsink import SmtpSink
+from monitor.demo.smtpsink import SmtpSink
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]

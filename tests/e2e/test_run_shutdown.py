@@ -17,8 +17,8 @@ from monitorproc import start_monitor
 from sqlalchemy import select
 
 from monitor.demo.server import SiteServer, site_root
-from monitor.models import CrawlRun, SourceHealth
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import CrawlRun, SourceHealth
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]

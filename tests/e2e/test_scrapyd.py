@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.config import load_config
+from monitor.config.model import load_config
+from monitor.crawl.scrapyd import Node, ScrapydError, hand_to_scrapyd
 from monitor.demo.server import SiteServer, site_root
-from monitor.models import ArticleRow, CrawlRun
-from monitor.schedule import run_crawl_job
-from monitor.scrapyd import Node, ScrapydError, hand_to_scrapyd
-from monitor.store import Database
+from monitor.ops.schedule import run_crawl_job
+from monitor.store.database import Database
+from monitor.store.models import ArticleRow, CrawlRun
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]

@@ -20,9 +20,9 @@ import pytest
 from scale_seed import JsonSink, seed_alerts, subject
 from sqlalchemy import func, select
 
-from monitor.models import AlertRow
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database
+from monitor.demo.smtpsink import SmtpSink
+from monitor.store.database import Database
+from monitor.store.models import AlertRow
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).parents[2]

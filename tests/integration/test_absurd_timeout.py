@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from monitor.cli import main
-from monitor.models import CrawlRun
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import CrawlRun
 
 
 def closed_port() -> int:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from monitor.article import Article
 from monitor.cli import main
 from monitor.parse import parse_file
-from monitor.store import Database, counts, save_article
+from monitor.store.database import Database, counts, save_article
 
 ROOT = Path(__file__).parents[2]
 # The seed story as the demo site serves it: the repository's own copy, so no test needs ../shared.

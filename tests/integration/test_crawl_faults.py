@@ -1,6 +1,6 @@
 """Crawls against the fault site: healthy pages stored, every fault recorded with its reason, in time.
 
-Each test runs the real crawl (``monitor.crawl.crawl_source``: a ``scrapy crawl`` child
+Each test runs the real crawl (``monitor.crawl.runner.crawl_source``: a ``scrapy crawl`` child
 process) against ``tests/faultserver.py`` on 127.0.0.1 and reads the database afterwards.
 """
 
@@ -17,11 +17,11 @@ from faultserver import ETAG, FAULTS, HEALTHY, OK_PAGES, RETRY_HUGE, RETRY_YEARS
 from sqlalchemy import select
 
 from monitor.cli import main
-from monitor.config import Config, load_config
-from monitor.crawl import CrawlResult, crawl_if_due, crawl_source
-from monitor.models import ArticleRow, CrawlFailure, CrawlRun, MatchRow, SourceHealth
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database
+from monitor.config.model import Config, load_config
+from monitor.crawl.runner import CrawlResult, crawl_if_due, crawl_source
+from monitor.demo.smtpsink import SmtpSink
+from monitor.store.database import Database
+from monitor.store.models import ArticleRow, CrawlFailure, CrawlRun, MatchRow, SourceHealth
 
 pytestmark = pytest.mark.slow
 CONTACT = "https://example.org/monitor-bot"

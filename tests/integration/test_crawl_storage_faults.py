@@ -1,6 +1,6 @@
 """Crawls of hostile pages: no page the store cannot hold loses the healthy ones around it.
 
-Each test runs the real crawl (``monitor.crawl.crawl_source``: a ``scrapy crawl`` child
+Each test runs the real crawl (``monitor.crawl.runner.crawl_source``: a ``scrapy crawl`` child
 process, with ``crawl.workers`` 0 or 1) against ``tests/hostilepages.py`` on 127.0.0.1,
 on SQLite and on PostgreSQL, and reads the database afterwards. Before the fix a lone
 surrogate in JSON-LD lost its page without a failure row (and with one worker, every page
@@ -19,10 +19,10 @@ from hostilepages import HOSTILE, LONG_PATH, HostilePages
 from sqlalchemy import select
 
 from monitor.cli import main
-from monitor.config import Config, load_config
-from monitor.crawl import CrawlResult, crawl_source
-from monitor.models import ArticleRow, CrawlFailure, MatchRow
-from monitor.store import Database
+from monitor.config.model import Config, load_config
+from monitor.crawl.runner import CrawlResult, crawl_source
+from monitor.store.database import Database
+from monitor.store.models import ArticleRow, CrawlFailure, MatchRow
 
 pytestmark = pytest.mark.slow
 HEALTHY = [f"/news/ok-{n}.html" for n in range(1, 8)]

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from faultserver import FaultServer
 
 from monitor.cli import main
-from monitor.config import load_config
-from monitor.discover import DiscoverError, GuardedFetcher, discover, to_yaml
+from monitor.config.model import load_config
+from monitor.crawl.discover import DiscoverError, GuardedFetcher, discover, to_yaml
 
 AGENT = "monitor-test/0.1 (+https://example.org/bot)"
 

@@ -19,9 +19,9 @@ import pytest
 from slowhook import SlowReceiver, seed_alerts
 from sqlalchemy import select, update
 
-from monitor.models import AlertRow
 from monitor.notify import Dispatcher
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import AlertRow
 
 
 @pytest.mark.timeout(180)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from slowhook import SlowReceiver, seed_alerts
 
-from monitor.schedule import run_dispatch_job
+from monitor.ops.schedule import run_dispatch_job
 
 ALERTS = 12
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from monitor.config import load_config
-from monitor.ingest import BATCH, Counts, Ingester, IngestPool, Page
-from monitor.models import ArticleRow, MatchRow
-from monitor.store import Database
+from monitor.config.model import load_config
+from monitor.crawl.ingest import BATCH, Counts, Ingester, IngestPool, Page
+from monitor.store.database import Database
+from monitor.store.models import ArticleRow, MatchRow
 
 # 20 to 24 words: not an empty body (``ingest.MIN_BODY_WORDS``), too short for story
 # clustering, so each page is its own story and alert.

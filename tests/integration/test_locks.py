@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import MonitorError
-from monitor.locks import crawl_lock, scheduler_lock
+from monitor.store.locks import crawl_lock, scheduler_lock
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -80,8 +80,8 @@ def test_postgres_standby_stops_when_asked(postgres_url: str) -> None:
 @pytest.mark.slow
 def test_a_crawl_of_a_source_already_being_crawled_fetches_nothing(tmp_path: Path) -> None:
     """The crawl process takes the source's lock first: while another holds it, it stands down."""
-    from monitor.config import load_config
-    from monitor.crawl import crawl_source
+    from monitor.config.model import load_config
+    from monitor.crawl.runner import crawl_source
     from monitor.demo.server import SiteServer, site_root
 
     url = f"sqlite:///{tmp_path / 'monitor.db'}"
@@ -108,7 +108,7 @@ def test_a_crawl_of_a_source_already_being_crawled_fetches_nothing(tmp_path: Pat
 def test_postgres_standby_rides_out_a_dropped_session_and_a_leader_notices_its_own(postgres_url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from monitor.locks import SCHEDULER_NAME, AdvisoryLock
+    from monitor.store.locks import SCHEDULER_NAME, AdvisoryLock
 
     admin = create_engine(postgres_url)
     with admin.connect() as connection:

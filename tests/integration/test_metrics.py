@@ -18,9 +18,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from scale_seed import seed_alerts
 
-from monitor.metrics import MetricsServer, parse_address
-from monitor.runs import finish_run, start_run
-from monitor.store import Database
+from monitor.ops.metrics import MetricsServer, parse_address
+from monitor.store.database import Database
+from monitor.store.runs import finish_run, start_run
 
 ROOT = Path(__file__).parents[2]
 

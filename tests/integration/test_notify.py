@@ -19,15 +19,22 @@ import pytest
 from sqlalchemy import select, text
 
 from monitor.article import Article
-from monitor.channels import Channel, parse_quiet_hours
+from monitor.config.channels import Channel, parse_quiet_hours
+from monitor.demo.smtpsink import SmtpSink
 from monitor.errors import NotifyError, StorageError
-from monitor.models import AlertRow, DigestRow
 from monitor.notify import Dispatcher, Templates, backoff
 from monitor.notify.policy import RulePolicy, digest_key, quiet_until, window_end
-from monitor.notify.webhooksink import WebhookSink
-from monitor.schema import upgrade
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database, claim_alerts, finish_alert, retry_failed_alerts, save_article, save_match
+from monitor.store.database import (
+    Database,
+    claim_alerts,
+    finish_alert,
+    retry_failed_alerts,
+    save_article,
+    save_match,
+)
+from monitor.store.models import AlertRow, DigestRow
+from monitor.store.schema import upgrade
+from tests.webhooksink import WebhookSink
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 26, 8, 10, tzinfo=BERLIN).astimezone(UTC)  # a Thursday, 08:10 in Berlin

@@ -20,13 +20,13 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from monitor.article import Article
-from monitor.channels import Channel, parse_quiet_hours
 from monitor.cli import main
-from monitor.config import ConfigErrors, load_config
-from monitor.models import AlertRow
-from monitor.notify.webhooksink import WebhookSink
-from monitor.smtpsink import SmtpSink
-from monitor.store import Database, save_article, save_match
+from monitor.config.channels import Channel, parse_quiet_hours
+from monitor.config.model import ConfigErrors, load_config
+from monitor.demo.smtpsink import SmtpSink
+from monitor.store.database import Database, save_article, save_match
+from monitor.store.models import AlertRow
+from tests.webhooksink import WebhookSink
 
 TOKEN = "canary-tok-7f3e9a1c5b"
 PASSWORD = "canary-pw-55aa11"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.models import RuleSnapshot
-from monitor.rulestate import running_rules
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import RuleSnapshot
+from monitor.watch.state import running_rules
 
 GOOD = "rules:\n  - name: daimler-renault\n    query: Daimler AND Renault\n"
 BROKEN = "rules:\n  - name: daimler-renault\n    query: (Daimler AND Renault\n"
@@ -86,7 +86,7 @@ def test_an_unexpected_failure_keeps_every_last_good_rule(
     path.write_text(GOOD, encoding="utf-8")
     running_rules(database, [path])
     # A bug in reading or compiling (here: the compiler itself fails) is no reason to stop.
-    monkeypatch.setattr("monitor.rulecache.read_rule_files", _fails)
+    monkeypatch.setattr("monitor.watch.cache.read_rule_files", _fails)
     path.write_text(GOOD + "\n", encoding="utf-8")
     rules, errors = running_rules(database, [path])
     assert [rule.name for rule in rules] == ["daimler-renault"]

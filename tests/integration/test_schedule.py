@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import load_config
-from monitor.schedule import build_scheduler, sync_jobs
+from monitor.config.model import load_config
+from monitor.ops.schedule import build_scheduler, sync_jobs
 
 
 def config_with(tmp_path: Path, sources: str) -> Path:

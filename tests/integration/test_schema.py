@@ -14,9 +14,9 @@ from sqlalchemy import inspect, text
 
 from monitor.cli import main
 from monitor.errors import StorageError
-from monitor.models import Base
-from monitor.schema import alembic_config, current, head, include_object, upgrade
-from monitor.store import Database
+from monitor.store.database import Database
+from monitor.store.models import Base
+from monitor.store.schema import alembic_config, current, head, include_object, upgrade
 
 FIRST = "0001"
 

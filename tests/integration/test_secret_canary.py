@@ -26,13 +26,13 @@ from sqlalchemy import select, text, update
 
 from monitor.article import Article
 from monitor.cli import main
-from monitor.config import load_config
-from monitor.models import AlertRow
+from monitor.config.model import load_config
 from monitor.notify import Dispatcher
 from monitor.notify.probe import probe_channel
 from monitor.notify.render import default_templates
-from monitor.notify.webhooksink import WebhookSink
-from monitor.store import Database, save_article, save_match
+from monitor.store.database import Database, save_article, save_match
+from monitor.store.models import AlertRow
+from tests.webhooksink import WebhookSink
 
 CANARY = "s3cr3t-canary"
 NOW = datetime.now(UTC) - timedelta(minutes=5)  # the CLI compares alert ages with the real now

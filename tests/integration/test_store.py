@@ -11,12 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.article import Article
-from monitor.config import load_config
-from monitor.ingest import Ingester
-from monitor.models import AlertRow, ArticleRow, MatchRow
-from monitor.rules import RuleSet
-from monitor.runs import failures_of, start_run
-from monitor.store import (
+from monitor.config.model import load_config
+from monitor.crawl.ingest import Ingester
+from monitor.store.database import (
     Database,
     SavedArticle,
     UnstorableArticle,
@@ -29,6 +26,9 @@ from monitor.store import (
     save_article,
     save_match,
 )
+from monitor.store.models import AlertRow, ArticleRow, MatchRow
+from monitor.store.runs import failures_of, start_run
+from monitor.watch.rules import RuleSet
 
 NOW = datetime(2010, 4, 6, 18, 0, tzinfo=UTC)
 WIRE = (
@@ -298,7 +298,7 @@ def test_the_upgrade_remembers_stored_articles_fetched_urls(database: Database) 
     from alembic import command
     from sqlalchemy import text
 
-    from monitor.schema import alembic_config, upgrade
+    from monitor.store.schema import alembic_config, upgrade
 
     url = database.url
     database.close()

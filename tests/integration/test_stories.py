@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.parse import parse_html
-from monitor.store import Database, save_article
-from monitor.stories import SIMILARITY_THRESHOLD, Signature
+from monitor.store.database import Database, save_article
+from monitor.store.stories import SIMILARITY_THRESHOLD, Signature
 
 NOW = datetime(2010, 4, 7, 12, 0, tzinfo=UTC)
 
@@ -151,7 +151,7 @@ def test_the_parser_keeps_each_story_and_drops_most_furniture() -> None:
 
 
 def test_wire_copies_are_similar_and_different_stories_are_not() -> None:
-    """The figures behind the threshold documented in monitor/stories.py."""
+    """The figures behind the threshold documented in monitor/store/stories.py."""
     autoguide, motorwire, follow_up = parsed("wire-autoguide"), parsed("wire-motorwire"), parsed("follow-up")
 
     def signature(article) -> Signature:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigErrors, load_config, parse_duration
+from monitor.config.model import ConfigErrors, load_config, parse_duration
 from monitor.urls import canonical_url
 
 GOOD = """\

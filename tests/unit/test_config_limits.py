@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.config import MAX_DURATION, ConfigErrors, load_config, parse_duration
-from monitor.crawl import GRACE
-from monitor.crawlconfig import MAX_CRAWL_WAIT
+from monitor.config.crawl import MAX_CRAWL_WAIT
+from monitor.config.model import MAX_DURATION, ConfigErrors, load_config, parse_duration
+from monitor.crawl.runner import GRACE
 
 CANARY = "s3cr3t-canary"
 

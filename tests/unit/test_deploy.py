@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from monitor.cli import main
-from monitor.config import load_config
+from monitor.config.model import load_config
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"

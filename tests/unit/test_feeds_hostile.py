@@ -10,8 +10,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from monitor.crawl.feeds import UnsafeXMLError, check_xml, read_feed, read_feed_document, read_sitemap
 from monitor.errors import ParseError
-from monitor.feeds import UnsafeXMLError, check_xml, read_feed, read_feed_document, read_sitemap
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BOMB = (

@@ -12,13 +12,13 @@ from scrapy.exceptions import (
     ResponseDataLossError,
 )
 
-from monitor.config import Schedule, Source
-from monitor.crawlconfig import OperatorSettings
-from monitor.failures import describe
-from monitor.health import is_due, next_interval, record_run, usual_gap
-from monitor.models import CrawlRun, SourceHealth
-from monitor.politeness import RobotsUnavailable, backoff, retry_after_seconds
-from monitor.safety import RefusedRequest
+from monitor.config.crawl import OperatorSettings
+from monitor.config.model import Schedule, Source
+from monitor.crawl.failures import describe
+from monitor.crawl.health import is_due, next_interval, record_run, usual_gap
+from monitor.crawl.politeness import RobotsUnavailable, backoff, retry_after_seconds
+from monitor.crawl.safety import RefusedRequest
+from monitor.store.models import CrawlRun, SourceHealth
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OPERATOR = OperatorSettings("ops", after_failures=3, silence_factor=4.0, min_silence=3600)

@@ -1,10 +1,10 @@
-"""Listing pages: links streamed, matched by RE2, capped in page order (``monitor.listing``)."""
+"""Listing pages: links streamed, matched by RE2, capped in page order (``monitor.crawl.listing``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.listing import LinkFilter, extract_links
+from monitor.crawl.listing import LinkFilter, extract_links
 
 PAGE = b"""<html><head><base href="http://e.example/news/"></head><body>
 <a href=" one.html ">One <b>bold</b>

@@ -10,7 +10,7 @@ from monitor.matching.explain import hits, snippet, terms_hit
 from monitor.matching.query import parse
 from monitor.matching.text import Document
 from monitor.matching.tree import terms
-from monitor.rules import Rule, RuleMatch, RuleSet, explain
+from monitor.watch.rules import Rule, RuleMatch, RuleSet, explain
 
 
 def found(query: str, document: Document):

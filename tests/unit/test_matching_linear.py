@@ -18,7 +18,7 @@ from monitor.matching.evaluate import evaluate, term_spans
 from monitor.matching.query import parse
 from monitor.matching.text import Document
 from monitor.matching.tree import terms
-from monitor.rules import load_rules
+from monitor.watch.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_RULES = ROOT / "rules" / "daimler-renault.yaml"

@@ -8,11 +8,11 @@ from email.utils import format_datetime
 
 import pytest
 
-from monitor.config import Schedule, Source
-from monitor.crawlconfig import MAX_CRAWL_WAIT
-from monitor.health import record_run
-from monitor.models import CrawlRun, SourceHealth
-from monitor.politeness import MAX_ASKED, retry_after_seconds
+from monitor.config.crawl import MAX_CRAWL_WAIT
+from monitor.config.model import Schedule, Source
+from monitor.crawl.health import record_run
+from monitor.crawl.politeness import MAX_ASKED, retry_after_seconds
+from monitor.store.models import CrawlRun, SourceHealth
 
 NOW = time.time()
 

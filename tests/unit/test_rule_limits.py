@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
+from monitor.config.yamlfile import MAX_BYTES, MAX_VALUES, load_yaml
 from monitor.errors import ConfigError, RuleError
 from monitor.matching.query import MAX_DEPTH, MAX_LENGTH, QuerySyntaxError, caret, parse
-from monitor.rules import Rule, RuleSet, keep_last_good, load_rules
-from monitor.yamlfile import MAX_BYTES, MAX_VALUES, load_yaml
+from monitor.watch.rules import Rule, RuleSet, keep_last_good, load_rules
 
 NESTED = (
     "query nested deeper than 50 levels (each '(', NOT, NEAR and each word of a"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import monitor.rulecache as rulecache
+import monitor.watch.cache as rulecache
 from monitor.article import Article
-from monitor.rulecache import load_cached, load_rules_cached
-from monitor.rules import RuleSet, load_rules
+from monitor.watch.cache import load_cached, load_rules_cached
+from monitor.watch.rules import RuleSet, load_rules
 
 RULES = """\
 entities:
@@ -158,9 +158,9 @@ def test_an_unpickled_rule_set_matches_alike_in_another_process(tmp_path: Path, 
     script = (
         "import sys, pickle, json\n"
         "from pathlib import Path\n"
-        "from monitor.rulecache import load_rules_cached\n"
+        "from monitor.watch.cache import load_rules_cached\n"
         "import tests.unit.test_rulecache as t\n"
-        "import monitor.rulecache as rc\n"
+        "import monitor.watch.cache as rc\n"
         "rc.read_rule_files = None  # must come from the cache\n"
         "rules, _ = load_rules_cached([Path(sys.argv[1])], Path(sys.argv[2]))\n"
         "again = t.RuleSet(rules.rules, rules.entities)  # parsed here: equal trees, equal hashes\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.article import Article
-from monitor.rules import Rule, RuleSet, load_rules, reload_rules
+from monitor.watch.rules import Rule, RuleSet, load_rules, reload_rules
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.article import Article
-from monitor.rules import RuleSet, explain, load_rules
+from monitor.watch.rules import RuleSet, explain, load_rules
 
 ROOT = Path(__file__).parent.parent.parent
 ARTICLES = ROOT / "tests" / "fixtures" / "rules" / "articles"
@@ -92,7 +92,7 @@ def test_shipped_rule_on_short_texts(shipped, title, body, expected):
     ],
 )
 def test_rule_filters(rule_fields, article_fields, expected):
-    from monitor.rules import Rule
+    from monitor.watch.rules import Rule
 
     ruleset = RuleSet([Rule(name="r", query="Daimler Renault", **rule_fields)])
     url = "https://news.example/x"

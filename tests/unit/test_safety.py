@@ -12,8 +12,8 @@ from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from monitor.feeds import UnsafeXMLError, check_xml, read_feed, read_sitemap
-from monitor.safety import (
+from monitor.crawl.feeds import UnsafeXMLError, check_xml, read_feed, read_sitemap
+from monitor.crawl.safety import (
     AddressGuardMiddleware,
     BlockedAddressError,
     GuardedResolver,

@@ -13,8 +13,8 @@ import unicodedata
 import numpy as np
 import pytest
 
-from monitor import stories
-from monitor.stories import NUM_PERM, SHINGLE_SIZE, Signature
+from monitor.store import stories
+from monitor.store.stories import NUM_PERM, SHINGLE_SIZE, Signature
 
 _SYLLABLES = ["ba", "ro", "ne", "ti", "ka", "lu", "mo", "sa", "ve", "di", "gre", "stra", "pol", "en"]
 
@@ -55,7 +55,7 @@ SENTENCES = ARTICLE.split(". ")
 def test_signature_is_the_same_in_another_process_with_another_hash_seed() -> None:
     text = ARTICLE + " Citroën, Škoda and Zürich; Москва 日本語."
     script = (
-        "import sys; from monitor.stories import Signature; "
+        "import sys; from monitor.store.stories import Signature; "
         "sys.stdout.write(Signature.of_text(sys.stdin.read()).values.hex())"
     )
     for seed in ("0", "12345"):
