@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from webhooksink import WebhookSink
 
 from monitor.article import Article
 from monitor.demo.smtpsink import SmtpSink
 from monitor.notify import Dispatcher
 from monitor.store.database import Database, save_article, save_match
 from monitor.store.models import AlertRow
-from tests.webhooksink import WebhookSink
 
 pytestmark = pytest.mark.slow
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

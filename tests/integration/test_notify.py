@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
+from webhooksink import WebhookSink
 
 from monitor.article import Article
 from monitor.config.channels import Channel, parse_quiet_hours
@@ -34,7 +35,6 @@ from monitor.store.database import (
 )
 from monitor.store.models import AlertRow, DigestRow
 from monitor.store.schema import upgrade
-from tests.webhooksink import WebhookSink
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 26, 8, 10, tzinfo=BERLIN).astimezone(UTC)  # a Thursday, 08:10 in Berlin

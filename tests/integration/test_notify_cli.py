@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
+from webhooksink import WebhookSink
 
 from monitor.article import Article
 from monitor.cli import main
@@ -26,7 +27,6 @@ from monitor.config.model import ConfigErrors, load_config
 from monitor.demo.smtpsink import SmtpSink
 from monitor.store.database import Database, save_article, save_match
 from monitor.store.models import AlertRow
-from tests.webhooksink import WebhookSink
 
 TOKEN = "canary-tok-7f3e9a1c5b"
 PASSWORD = "canary-pw-55aa11"

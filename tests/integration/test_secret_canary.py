@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text, update
+from webhooksink import WebhookSink
 
 from monitor.article import Article
 from monitor.cli import main
@@ -32,7 +33,6 @@ from monitor.notify.probe import probe_channel
 from monitor.notify.render import default_templates
 from monitor.store.database import Database, save_article, save_match
 from monitor.store.models import AlertRow
-from tests.webhooksink import WebhookSink
 
 CANARY = "s3cr3t-canary"
 NOW = datetime.now(UTC) - timedelta(minutes=5)  # the CLI compares alert ages with the real now
