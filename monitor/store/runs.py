@@ -177,3 +177,30 @@ def last_complete(session: Session, source: str) -> datetime | None:
     """When the last crawl of ``source`` that had no failure at all started."""
     row = session.get(SourceHealth, source)
     return row.last_complete_at if row is not None else None
+
+
+def extraction_record(
+    session: Session, source: str, no_article: Sequence[str], limit: int
+) -> list[tuple[bool, bool, bool]]:
+    """What the newest ``limit`` article pages of ``source`` gave, newest first.
+
+    Each page is ``(body, date, author)``: a stored article has a body, and a date and an
+    author when it has them; a page recorded as a failure for one of the ``no_article``
+    reasons gave nothing.
+    """
+    articles = session.execute(
+        select(ArticleRow.fetched_at, ArticleRow.published_at.is_not(None), ArticleRow.authors)
+        .where(ArticleRow.source == source)
+        .order_by(ArticleRow.fetched_at.desc())
+        .limit(limit)
+    ).all()
+    failures = session.execute(
+        select(CrawlFailure.created_at)
+        .where(CrawlFailure.source == source, CrawlFailure.reason.in_(no_article))
+        .order_by(CrawlFailure.created_at.desc())
+        .limit(limit)
+    ).all()
+    pages = [(when, (True, bool(dated), bool(authors))) for when, dated, authors in articles]
+    pages += [(when, (False, False, False)) for (when,) in failures]
+    pages.sort(key=lambda page: page[0], reverse=True)
+    return [page for _, page in pages[:limit]]
