@@ -18,7 +18,8 @@ from monitor.config.yamlfile import load_yaml
 from monitor.errors import ConfigError, ParseError
 from monitor.parse import parse_file
 from monitor.urls import canonical_url
-from monitor.watch.rules import RuleSet, load_rules
+from monitor.watch.cache import load_rules_cached
+from monitor.watch.rules import RuleSet
 from monitor.watch.rules import explain as explain_match
 
 
@@ -84,7 +85,7 @@ def check(state: Any, paths: tuple[Path, ...]) -> None:
             config = None  # reported when monitor.yaml itself is checked
     missing = [path for path in rule_paths if not path.exists()]
     errors.extend(ConfigError("rules path does not exist", str(path)) for path in missing)
-    rules, rule_errors = load_rules([path for path in rule_paths if path.exists()])
+    rules, rule_errors = load_rules_cached([path for path in rule_paths if path.exists()])
     errors.extend(rule_errors)
     if config is not None:
         errors.extend(_unknown_channels(rules, config))
@@ -271,7 +272,7 @@ def match(rules_path: Path, articles: tuple[Path, ...], as_json: bool, explain: 
       $ monitor match --rules rules/ story.html --json
       {"file": "story.html", "matches": ["daimler-renault-alliance"]}
     """
-    rules, errors = load_rules([rules_path])
+    rules, errors = load_rules_cached([rules_path])
     if errors:
         for error in errors:
             click.echo(str(error), err=True)

@@ -264,16 +264,6 @@ def _yaml_error(exc: yaml.MarkedYAMLError, name: str) -> ConfigError:
     return ConfigError(problem, name, mark.line + 1, mark.column + 1)
 
 
-def plain(node: Node) -> Any:
-    """Strip positions: turn a ``Node`` tree back into plain Python values."""
-    value = node.value
-    if isinstance(value, dict):
-        return {key: plain(item) for key, (_, item) in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
 def expand_env(text: str, node: Node, environ: dict[str, str] | None = None) -> str:
     """Replace ``${NAME}`` and ``${NAME:-default}`` with environment values.
 

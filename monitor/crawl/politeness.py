@@ -45,6 +45,8 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet import task
 from twisted.internet.defer import Deferred
 
+from monitor.backoff import backoff_seconds
+
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
@@ -99,8 +101,7 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
 
 def backoff(retry: int, base: float, rng: random.Random | None = None) -> float:
     """Seconds to wait before retry number ``retry`` (1-based): base, 2*base, 4*base... +-25 %."""
-    jitter = (rng or random).uniform(0.75, 1.25)
-    return float(min(base * 2 ** max(retry - 1, 0), 60.0) * jitter)
+    return backoff_seconds(retry, base, 60.0, (0.75, 1.25), (rng or random).random)
 
 
 class RetryAfterMiddleware(RetryMiddleware):

@@ -125,19 +125,19 @@ class Dispatcher:
     @classmethod
     def from_config(cls, database: Database, config: Config, **options: object) -> Dispatcher:
         """A dispatcher with every setting of ``config``: channels, rules' modes, templates."""
-        from monitor.watch.rulefile import read_rule_files
-        from monitor.watch.rules import Rule
+        from monitor.watch.cache import clean_rules
 
-        # Only the rules' delivery settings are needed: no matcher is compiled for them. A
-        # broken file contributes no rules here; `monitor check` and the crawl report it.
-        found = read_rule_files(config.rule_paths)
+        # Only the rules' delivery settings are needed: the compiled rule set the crawls
+        # cached, else the files read without compiling a matcher. A broken file
+        # contributes no rules here; `monitor check` and the crawl report it.
+        rules = clean_rules(config.rule_paths)
         return cls(
             database,
             config.channels,
             max_attempts=config.max_attempts,
             timezone=config.timezone,
             settings=config.channel_settings,
-            rules=rules_policy.policies(Rule(**fields) for fields in found.rules),
+            rules=rules_policy.policies(rules),
             templates=Templates(config.templates),
             lease=timedelta(seconds=config.lease),
             max_age=timedelta(seconds=config.max_age),
@@ -152,9 +152,8 @@ class Dispatcher:
         """The time zone of a channel: its own, else the global one."""
         return self.channel(tag).timezone or self.timezone
 
-    def dispatch_due(self, limit: int = 100) -> DispatchReport:
-        """Send every alert and digest that is due now; ``limit`` is unused (kept for callers)."""
-        del limit
+    def dispatch_due(self) -> DispatchReport:
+        """Send every alert and digest that is due now."""
         report = DispatchReport()
         self._give_back_unfinished()
         self.close_windows()

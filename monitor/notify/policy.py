@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from monitor.backoff import backoff_seconds
 from monitor.config.channels import Channel
 from monitor.watch.rules import Rule
 
@@ -89,9 +90,9 @@ def quiet_until(channel: Channel, timezone: str, now: datetime) -> datetime | No
 
 
 def backoff(attempt: int, rng: Callable[[], float] = random.random) -> timedelta:
-    """Exponential backoff with jitter: 30 s, 60 s, 120 s ... capped at one hour."""
-    delay: timedelta = min(FIRST_RETRY * (2 ** max(attempt - 1, 0)), LAST_RETRY)
-    return delay * (0.5 + rng())
+    """Exponential backoff with jitter: 30 s, 60 s, 120 s ... capped at one hour, times [0.5, 1.5)."""
+    first, cap = FIRST_RETRY.total_seconds(), LAST_RETRY.total_seconds()
+    return timedelta(seconds=backoff_seconds(attempt, first, cap, (0.5, 1.5), rng))
 
 
 def give_up(

@@ -1,4 +1,4 @@
-"""Rule files read and compiled once per change, not once per crawl: a per-user cache.
+"""Rule files read and compiled once per change, not once per process: a per-user cache.
 
 Every crawl (and every ingest worker of a crawl) is a new process, and reading 10,000
 rules from YAML with positions (PyYAML's composer, in pure Python, via
@@ -11,12 +11,15 @@ loading an unchanged rule set is one unpickling: the queries, the matcher's chec
 (``functools.partial``, not closures) and its Aho-Corasick automaton as they were built.
 Query terms recompute their hash on load (``str`` hashes differ between processes).
 
-An entry is keyed by each file's path, size and modification time (and every file of a
-rules folder, and the folder itself, so an added or removed file counts): any change
-reads the files again. Compiled objects are not trusted across code changes either: the
-key also covers monitor's and Python's versions, the bytes of the modules whose classes
-are pickled (``monitor.watch.rules``, ``monitor.errors``, ``monitor.matching``, this one) and
-the pyahocorasick extension. Pickles are only read from a folder that belongs to this
+An entry is keyed by each file's name and a hash of its bytes (and, for a rules folder,
+the names of the files in it, so an added or removed file counts): any change of
+contents reads the files again, even one that keeps the size and modification time (an
+edit within the clock's resolution, a copy or a checkout that restores an old mtime).
+Hashing a few megabytes of YAML takes milliseconds; reading it takes seconds. Compiled
+objects are not trusted across code changes either: the key also covers monitor's and
+Python's versions, the bytes of the modules whose classes are pickled
+(``monitor.watch.rules``, ``monitor.errors``, ``monitor.matching``, this one) and the
+pyahocorasick extension. Pickles are only read from a folder that belongs to this
 user and that nobody else can write to; the cache is skipped rather than trusted
 otherwise.
 """
@@ -46,8 +49,9 @@ import monitor.errors
 import monitor.matching
 import monitor.watch.rules
 from monitor import __version__
+from monitor.config.yamlfile import MAX_BYTES
 from monitor.errors import ConfigError
-from monitor.watch.rulefile import read_rule_files
+from monitor.watch.rulefile import folder_files, read_rule_files
 from monitor.watch.rules import Rule, RuleSet
 
 log = logging.getLogger(__name__)
@@ -73,17 +77,36 @@ def load_cached(paths: Iterable[Path], folder: Path | None = None) -> Loaded:
     """The rules of ``paths`` with their errors and snapshot digest, from the cache if unchanged."""
     paths = [Path(path) for path in paths]
     folder = folder if folder is not None else cache_folder()
-    found = None
-    entry = folder / f"rules-{fingerprint(paths)}.pickle" if folder is not None else None
-    if entry is not None and _trusted(entry):
-        found = _unpickle(entry)
+    if folder is None:
+        return _read(paths)
+    key = fingerprint(paths)
+    entry = folder / f"rules-{key}.pickle"
+    found = _unpickle(entry) if _trusted(entry) else None
     if not isinstance(found, Loaded):
-        files = read_rule_files(paths)
-        rules = RuleSet([Rule(**fields) for fields in files.rules], files.entities)
-        found = Loaded(rules, list(files.errors), snapshot(rules)[0])
-        if entry is not None:
+        found = _read(paths)
+        # A file changed while it was read: its entry would hold other contents than its key.
+        if fingerprint(paths) == key:
             _store(entry, found)
     return found
+
+
+def clean_rules(paths: Iterable[Path]) -> tuple[Rule, ...]:
+    """The rules of the files without errors, for their settings (the dispatcher's modes).
+
+    From the cache when there is one; without it the files are read but no matcher is
+    compiled, since nothing is matched with these rules.
+    """
+    paths = [Path(path) for path in paths]
+    folder = cache_folder()
+    if folder is None:
+        return tuple(Rule(**fields) for fields in read_rule_files(paths).rules)
+    return load_cached(paths, folder).rules.rules
+
+
+def _read(paths: list[Path]) -> Loaded:
+    files = read_rule_files(paths)
+    rules = RuleSet([Rule(**fields) for fields in files.rules], files.entities)
+    return Loaded(rules, list(files.errors), snapshot(rules)[0])
 
 
 def snapshot(rules: RuleSet) -> tuple[str, list[dict[str, Any]], dict[str, list[str]]]:
@@ -106,23 +129,41 @@ def cache_folder() -> Path | None:
 
 
 def fingerprint(paths: list[Path]) -> str:
-    """A key that changes when any rule file (or the list of files in a folder) changes."""
-    parts = [__version__, sys.version, _code_digest()]
+    """A key that changes when the contents of any rules file (or the files of a folder) change.
+
+    Files are named as given, since rules and errors carry that name; their bytes are
+    hashed, never their size or modification time alone. What cannot be read (a missing
+    path, an unreadable folder, a FIFO) is keyed by why, and its error comes from reading it.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (__version__, sys.version, _code_digest()):
+        digest.update(f"{part}\n".encode())
     for path in paths:
         files = [path]
         if path.is_dir():
             try:
-                files += sorted(child for child in path.iterdir() if child.is_file())
-            except OSError:  # an unreadable folder: its error comes from reading it
-                parts.append(f"{path.resolve()}:unreadable")
+                files = [path, *folder_files(path)]
+            except OSError as exc:
+                digest.update(f"{path}:folder unreadable {exc.errno}\n".encode())
         for file in files:
-            try:
-                info = file.stat()
-            except OSError:
-                parts.append(f"{file.resolve()}:missing")
-                continue
-            parts.append(f"{file.resolve()}:{info.st_size}:{info.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+            digest.update(f"{file}:{_contents_key(file)}\n".encode())
+    return digest.hexdigest()
+
+
+def _contents_key(file: Path) -> str:
+    """The hash of a regular file's bytes (at most ``MAX_BYTES`` plus one); else why not."""
+    try:
+        info = file.stat()
+        if stat.S_ISDIR(info.st_mode):
+            return "folder"
+        if not stat.S_ISREG(info.st_mode):  # never open a FIFO or a device: it may block
+            return f"special {stat.S_IFMT(info.st_mode)}"
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+    # A file over the limit is refused with its size in the message.
+    return f"{info.st_size}:{hashlib.blake2b(data, digest_size=16).hexdigest()}"
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from monitor.errors import ConfigError, RuleError, quoted
 from monitor.matching.query import Entities, QuerySyntaxError, caret, parse, term_words
 
 MODES = ("instant", "hourly", "daily", "weekly")
+SUFFIXES = (".yaml", ".yml")  # the files of a rules folder that are read
 _RULE_KEYS = ("name", "query", "channels", "sources", "languages", "mode", "min_mentions")
 _DELIVERY_KEYS = ("max_per_hour", "schedule")  # how alerts go out: see monitor.notify.policy
 _FILE_KEYS = ("rules", "entities")
@@ -52,15 +53,18 @@ def read_rule_files(paths: Iterable[Path]) -> RuleFiles:
     return RuleFiles(rules, loader.good_entities(), loader.errors)
 
 
+def folder_files(folder: Path) -> list[Path]:
+    """The rules files of a folder, sorted: every ``*.yaml``/``*.yml`` file; ``OSError`` if unreadable."""
+    return sorted(path for path in folder.iterdir() if path.suffix in SUFFIXES and path.is_file())
+
+
 def _expand(paths: Iterable[Path], errors: list[ConfigError]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
             try:
-                files.extend(
-                    sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-                )
+                files.extend(folder_files(path))
             except OSError as exc:
                 errors.append(RuleError(f"cannot read folder: {exc.strerror or exc}", str(path)))
         elif path.exists():

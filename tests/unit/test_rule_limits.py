@@ -162,6 +162,34 @@ def test_check_reports_every_hostile_file_and_the_other_errors(tmp_path: Path) -
     )
 
 
+@pytest.mark.timeout(60)
+def test_check_and_match_report_alike_from_the_rule_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check`` and ``match`` load rules through the cache: every error comes back from it."""
+    import monitor.watch.cache as rulecache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for name in sorted(HOSTILE):
+        _write(folder, name)
+    (folder / "good.yaml").write_text("rules:\n  - name: good\n    query: Daimler\n", encoding="utf-8")
+    article = tmp_path / "article.json"
+    article.write_text(json.dumps({"title": "Daimler", "body": "news"}), encoding="utf-8")
+    first = CliRunner().invoke(main, ["check", str(folder)])
+    first_match = CliRunner().invoke(main, ["match", "--rules", str(folder), str(article)])
+    assert list((tmp_path / "cache" / "monitor").glob("rules-*.pickle"))
+    monkeypatch.setattr(rulecache, "read_rule_files", None)  # must come from the cache now
+    second = CliRunner().invoke(main, ["check", str(folder)])
+    second_match = CliRunner().invoke(main, ["match", "--rules", str(folder), str(article)])
+    assert first.exit_code == second.exit_code == 1
+    assert second.stderr == first.stderr
+    assert len(second.stderr.splitlines()) > len(HOSTILE)
+    assert first_match.exit_code == second_match.exit_code == 1  # the errors refuse the dry run
+    assert second_match.stderr == first_match.stderr
+
+
 @pytest.mark.timeout(20)
 def test_an_error_about_an_aliased_value_does_not_print_it(tmp_path: Path) -> None:
     path = tmp_path / "names.yaml"

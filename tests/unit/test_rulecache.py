@@ -70,6 +70,52 @@ def test_the_cache_is_used_until_a_file_changes(
     assert [rule.name for rule in added.rules] == ["daimler-trucks", "other"]
 
 
+def test_an_edit_that_keeps_size_and_mtime_is_seen(
+    rules: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy or a checkout can restore the old modification time: the contents decide."""
+    file = rules / "a.yaml"
+    before = file.stat()
+    load_rules_cached([rules], cache)
+    file.write_text(RULES.replace("vans", "cars"), encoding="utf-8")  # same length
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (file.stat().st_size, file.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    changed, _ = load_rules_cached([rules], cache)
+    assert changed.rules[0].query == "@Daimler AND cars"
+    reads: list[object] = []
+    real = rulecache.read_rule_files
+    monkeypatch.setattr(rulecache, "read_rule_files", lambda paths: reads.append(paths) or real(paths))
+    again, _ = load_rules_cached([rules], cache)
+    assert reads == []  # the new contents have their own entry
+    assert again.rules == changed.rules
+
+
+def test_a_file_that_changes_while_read_is_not_cached_under_its_old_contents(
+    rules: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = rulecache.read_rule_files
+
+    def edited_meanwhile(paths: list[Path]) -> object:
+        found = real(paths)
+        (rules / "a.yaml").write_text(RULES.replace("vans", "trucks"), encoding="utf-8")
+        return found
+
+    monkeypatch.setattr(rulecache, "read_rule_files", edited_meanwhile)
+    loaded, _ = load_rules_cached([rules], cache)
+    assert loaded.rules[0].query == "@Daimler AND vans"
+    assert list(cache.glob("rules-*.pickle")) == []
+    monkeypatch.setattr(rulecache, "read_rule_files", real)
+    (rules / "a.yaml").write_text(RULES, encoding="utf-8")
+    assert load_rules_cached([rules], cache)[0].rules[0].query == "@Daimler AND vans"
+
+
+def test_a_fifo_named_as_a_rules_file_does_not_block_the_key(rules: Path, cache: Path) -> None:
+    os.mkfifo(rules.parent / "pipe.yaml")
+    loaded, errors = load_rules_cached([rules, rules.parent / "pipe.yaml"], cache)
+    assert [rule.name for rule in loaded.rules] == ["daimler-vans"]
+    assert [error.message for error in errors] == ["not a regular file"]
+
+
 def test_errors_come_back_from_the_cache_too(rules: Path, cache: Path) -> None:
     (rules / "bad.yaml").write_text("rules:\n  - name: x\n    query: '(Daimler'\n", encoding="utf-8")
     _, first = load_rules_cached([rules], cache)
