@@ -1,7 +1,7 @@
 """Capped exponential backoff with jitter: the one formula behind every retry delay.
 
-Alert sends (``monitor.notify.policy``) and crawl retries (``monitor.crawl.politeness``)
-both wait ``first``, ``2 * first``, ``4 * first`` ... up to ``cap``, times a random factor,
+Alert sends (``monitor.notify.policy``), crawl retries (``monitor.crawl.politeness``) and
+the waits through a database outage (``monitor.store.outage``) all wait ``first``, ``2 * first``, ``4 * first`` ... up to ``cap``, times a random factor,
 so that many requests failed by one outage do not all come back at the same second. Each
 caller keeps its own numbers; this module only holds the arithmetic.
 """

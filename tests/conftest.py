@@ -29,6 +29,21 @@ REDIS_URL = os.environ.get("MONITOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("MONITOR_REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_rule_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled rule sets go to a folder of this test session, never the user's ~/.cache.
+
+    Set in the environment, so the ``monitor`` children the tests start use it too.
+    """
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def _postgres_or_skip() -> str:
     try:
         engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})

@@ -11,12 +11,12 @@ that no dead connection is handed out after the server is back.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from monitor.backoff import backoff_seconds
 from monitor.errors import StorageError
 
 FIRST_WAIT = 1.0  # seconds before the first retry
@@ -50,8 +50,8 @@ class Outage:
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
                 self.log.warning("database unreachable, %s waits and retries: %s", self.what, reason)
             self.failures += 1
-            ceiling = min(LONGEST_WAIT, FIRST_WAIT * 2 ** min(self.failures - 1, 16))
-        return random.uniform(ceiling / 2, ceiling)
+            failures = self.failures
+        return backoff_seconds(failures, FIRST_WAIT, LONGEST_WAIT, (0.5, 1.0))
 
     def recovered(self) -> None:
         """Record a success; log the end of an outage once."""
