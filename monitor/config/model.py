@@ -119,9 +119,7 @@ class Source:
     deny: tuple[str, ...] = setting(
         (), "listings: links never followed (RE2 regexes)", kind="list of regexes"
     )
-    schedule: Schedule = setting_from(
-        Schedule, "when it is crawled: `sources[].schedule` below", shown="`{every: 15m, jitter: 30s}`"
-    )
+    schedule: Schedule = setting_from(Schedule, "when it is crawled: a source's `schedule:` below")
     selectors: Mapping[str, str] = setting_from(
         dict,
         "CSS for `title`, `body`, `authors`, `published_at`, as lxml's cssselect reads it (no `::text`)",
@@ -169,9 +167,9 @@ class Config:
     path: Path | None
     database_url: str = field(
         metadata=required(
-            "SQLAlchemy URL: SQLite, or `postgresql://...` for PostgreSQL (psycopg 3). "
-            "`MONITOR_DATABASE_URL` overrides it. Checked when loaded (SQLAlchemy parses it and "
-            "finds its driver; no connection)",
+            "SQLAlchemy URL; `postgresql://...` for PostgreSQL. `MONITOR_DATABASE_URL` overrides it. "
+            "Checked when loaded (SQLAlchemy parses it and finds its driver; no connection): SQLite "
+            "or PostgreSQL with a synchronous, installed driver",
             key="database",
             kind="URL",
             shown="`sqlite:///monitor.db` beside the file",
@@ -184,11 +182,13 @@ class Config:
         kind="list of paths",
         shown=f"`[{DEFAULT_RULES}]`",
     )
-    sources: tuple[Source, ...] = setting((), "the outlets to crawl: `sources[]` below", kind="list")
+    sources: tuple[Source, ...] = setting(
+        (), "the outlets to crawl: the keys of each entry below", kind="list"
+    )
     channels: Mapping[str, tuple[str, ...]] = setting_from(
         dict,
         "tag → list of apprise URLs (`mailto://`, `slack://`, `matrix://`, `ntfy://`, `json://`, "
-        "`console://`), or tag → the long form of `channels.TAG` below. Every command asks apprise "
+        "`console://`), or tag → the long form below. Every command asks apprise "
         "whether it can use each URL before it starts",
         shown="none",
     )
@@ -242,9 +242,7 @@ class Config:
         kind="duration",
         section="dispatch",
     )
-    crawl: CrawlSettings = setting_from(
-        CrawlSettings, "how every crawl behaves: `crawl:` below", shown="below"
-    )
+    crawl: CrawlSettings = setting_from(CrawlSettings, "how every crawl behaves: `crawl:` below")
     operator: OperatorSettings | None = setting(
         None, "source-health alerts (failing, silent, recovered): `operator:` below", kind="mapping"
     )

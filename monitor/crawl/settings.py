@@ -84,6 +84,7 @@ MONITOR_CONFIG = ""
 MONITOR_RUN_ID = 0  # the crawl_runs row the parent opened; 0: the pipeline opens one
 MONITOR_PARENT_PID = 0  # the process that started the crawl; 0: none to watch
 MONITOR_ALLOW_PRIVATE = False  # the source's allow_private
+MONITOR_SCHEMA_CHECKED = False  # True: whoever started the crawl opened (and migrated) the database
 MONITOR_WORKERS = -1  # parse/store/match worker processes; -1: crawl.workers of monitor.yaml
 MONITOR_RETRY_AFTER_MAX = _defaults.retry_after_max  # seconds: the longest Retry-After honoured
 MONITOR_RETRY_BACKOFF = 1.0  # first wait between retries of one request, seconds
