@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest install bench-extraction bench-matching bench-scale bench-crawl clean
+.PHONY: demo test lint typecheck pytest install docs bench-extraction bench-matching bench-scale bench-crawl clean
 
 $(RUNTIME): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The README's configuration tables, from the settings' declaration (a unit test checks them).
+docs: $(RUNTIME)
+	$(BIN)/python -m monitor.config.reference --write README.md
 
 bench-extraction: $(STAMP)
 	$(BIN)/python tests/bench/extraction.py

@@ -1,9 +1,10 @@
 """Capped exponential backoff with jitter: the one formula behind every retry delay.
 
 Alert sends (``monitor.notify.policy``), crawl retries (``monitor.crawl.politeness``) and
-the waits through a database outage (``monitor.store.outage``) all wait ``first``, ``2 * first``, ``4 * first`` ... up to ``cap``, times a random factor,
-so that many requests failed by one outage do not all come back at the same second. Each
-caller keeps its own numbers; this module only holds the arithmetic.
+the waits through a database outage (``monitor.store.outage``) all wait ``first``,
+``2 * first``, ``4 * first`` ... up to ``cap``, times a random factor, so that many
+requests failed by one outage do not all come back at the same second. Each caller keeps
+its own numbers; this module only holds the arithmetic.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from monitor.config.model import DURATION_EXAMPLES, Config, format_duration, parse_duration
+from monitor.config.model import Config
+from monitor.config.values import DURATION_EXAMPLES, format_duration, parse_duration
 from monitor.crawl.ingest import channels_for
 from monitor.crawl.runner import CrawlResult, crawl_sources
 from monitor.errors import MonitorError, quoted

@@ -22,22 +22,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.declare import keys_of, read_values, setting, settings_of
+from monitor.config.values import check_cron, check_zone
 from monitor.config.yamlfile import Node, expand_env
 from monitor.errors import ConfigError, quoted
 from monitor.redact import env_values, protect
 
-DEFAULT_DIGEST = "0 * * * *"  # on the hour, in the channel's time zone
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-_LONG_KEYS = ("urls", "timezone", "quiet_hours", "digest")
 _ENV_NAME = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -65,24 +64,6 @@ class QuietHours:
         return end if end > local else end + timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Channel:
-    """Delivery settings of one channel tag (its URLs stay in ``Config.channels``)."""
-
-    timezone: str | None = None  # None: the global ``timezone:`` of monitor.yaml
-    quiet_hours: QuietHours | None = None
-    digest: str = DEFAULT_DIGEST
-
-
-@dataclass(slots=True)
-class ChannelsResult:
-    """What ``read_channels`` found: URLs by tag, settings by tag, and every error."""
-
-    urls: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    settings: dict[str, Channel] = field(default_factory=dict)
-    errors: list[ConfigError] = field(default_factory=list)
-
-
 def parse_quiet_hours(value: Any) -> QuietHours:
     """``"22:00-07:00"`` as ``QuietHours``; ``ValueError`` otherwise."""
     match = _QUIET.match(str(value))
@@ -95,25 +76,44 @@ def parse_quiet_hours(value: Any) -> QuietHours:
         raise ValueError(f"{quoted(value)}: {exc}") from None
 
 
-def check_cron(value: Any) -> str:
-    """A five-field cron line APScheduler accepts; ``ValueError`` otherwise."""
-    from apscheduler.triggers.cron import CronTrigger
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Delivery settings of one channel tag written in the long form.
 
-    try:
-        CronTrigger.from_crontab(str(value))
-    except ValueError as exc:  # APScheduler's message quotes the field whole
-        message = str(exc)
-        raise ValueError(message if len(message) <= 200 else f"{message[:200]}…") from None
-    return str(value)
+    ``urls`` are the ones this entry lists; ``Config.channels`` holds every URL of the tag
+    (an ``apprise:`` file may add some), and is what alerts are sent to.
+    """
+
+    urls: tuple[str, ...] = setting((), "the tag's apprise URLs", kind="list of URLs", shown="required")
+    timezone: str | None = setting(
+        None,
+        "time zone of the times in its messages, its quiet hours and its digest cron",
+        parse=check_zone,
+        kind="time zone",
+        shown="`timezone` above",
+    )
+    quiet_hours: QuietHours | None = setting(
+        None,
+        "a daily span of local time (it may cross midnight) when nothing is sent to it: "
+        "alerts and digests wait for its end",
+        parse=parse_quiet_hours,
+        kind="`HH:MM-HH:MM`",
+    )
+    digest: str = setting(
+        "0 * * * *",  # on the hour, in the channel's time zone
+        "when its digest rules send, unless a rule's `schedule:` says otherwise",
+        parse=check_cron,
+        kind="cron",
+    )
 
 
-def check_zone(value: Any) -> str:
-    """An IANA time zone name; ``ValueError`` otherwise."""
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
-        raise ValueError(f"unknown time zone {quoted(value)}") from None
-    return str(value)
+@dataclass(slots=True)
+class ChannelsResult:
+    """What ``read_channels`` found: URLs by tag, settings by tag, and every error."""
+
+    urls: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    settings: dict[str, Channel] = field(default_factory=dict)
+    errors: list[ConfigError] = field(default_factory=list)
 
 
 def read_channels(node: Node, environ: Mapping[str, str], check: bool = False) -> ChannelsResult:
@@ -129,41 +129,41 @@ def read_channels(node: Node, environ: Mapping[str, str], check: bool = False) -
         if not isinstance(tag, str) or not _TAG.match(tag):
             result.errors.append(key_node.error(f"channel tag {quoted(tag)} must be lowercase-kebab"))
             continue
+        settings = None
         if isinstance(value.value, dict):
             urls_node, settings = _long_form(tag, value, result.errors)
-            result.settings[tag] = settings
         else:
             urls_node = value
         if urls_node is not None:
             result.urls[tag] = _urls(tag, urls_node, environ, result.errors, check)
+        if settings is not None:
+            result.settings[tag] = Channel(urls=result.urls.get(tag, ()), **settings)
     return result
 
 
-def _long_form(tag: str, node: Node, errors: list[ConfigError]) -> tuple[Node | None, Channel]:
+def _long_form(tag: str, node: Node, errors: list[ConfigError]) -> tuple[Node | None, dict[str, Any]]:
+    """The long form's URL node and its other settings, by attribute name."""
+    keys = keys_of(Channel)
     fields: dict[str, Node] = {}
     for key, (key_node, value) in node.value.items():
-        if key in _LONG_KEYS:
+        if key in keys:
             fields[key] = value
         else:
             errors.append(
-                key_node.error(
-                    f"unknown key {quoted(key)} in channel {quoted(tag)}; use {', '.join(_LONG_KEYS)}"
-                )
+                key_node.error(f"unknown key {quoted(key)} in channel {quoted(tag)}; use {', '.join(keys)}")
             )
     if "urls" not in fields:
         errors.append(node.error(f"channel {quoted(tag)} needs 'urls'"))
-    values: dict[str, Any] = {}
-    for key, convert in (
-        ("timezone", check_zone),
-        ("quiet_hours", parse_quiet_hours),
-        ("digest", check_cron),
-    ):
-        if key in fields:
-            try:
-                values[key] = convert(fields[key].value)
-            except (TypeError, ValueError) as exc:
-                errors.append(fields[key].error(f"channel {quoted(tag)} {key}: {exc}"))
-    return fields.get("urls"), Channel(**values)
+
+    def convert(value: Node, parse: Callable[[Any], Any], key: str) -> Any:
+        try:
+            return parse(value.value)
+        except (TypeError, ValueError) as exc:
+            errors.append(value.error(f"channel {quoted(tag)} {key}: {exc}"))
+            return None
+
+    ordered = {key: fields[key] for key in keys if key in fields}  # errors in declaration order, as before
+    return fields.get("urls"), read_values(ordered, settings_of(Channel), convert)
 
 
 def _urls(

@@ -13,6 +13,13 @@ registry, CSS selectors by lxml's ``cssselect`` translator, link patterns by RE2
 for minutes), and durations against a documented maximum (``MAX_DURATION``) so that no
 timer downstream overflows. A value that came from ``${ENV}`` is never echoed in an
 error: the error names the variable instead, since the value is usually a secret.
+
+Every setting is declared once, as a field of the dataclasses here (``Config`` with its
+flat ``dispatch:`` fields, ``Source``, ``Schedule``) and of ``CrawlSettings``,
+``OperatorSettings`` (``monitor.config.crawl``) and ``Channel`` (``monitor.config.channels``):
+key, type, default, parser and description (``monitor.config.declare``). The reader takes
+its known keys and conversions from there; the README's table is generated from there
+(``python -m monitor.config.reference``).
 """
 
 from __future__ import annotations
@@ -24,33 +31,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.config.channels import (
-    Channel,
+from monitor.config.channels import Channel, env_origin, read_apprise_file, read_channels
+from monitor.config.crawl import CrawlSettings, OperatorSettings, read_crawl, read_operator, read_polling
+from monitor.config.declare import (
+    default_of,
+    keys_of,
+    parser_of,
+    read_values,
+    required,
+    setting,
+    setting_from,
+    settings_of,
+)
+from monitor.config.values import (
+    boolean,
     check_cron,
     check_zone,
-    env_origin,
-    read_apprise_file,
-    read_channels,
-)
-from monitor.config.crawl import (
-    CrawlSettings,
-    OperatorSettings,
-    boolean,
-    read_crawl,
-    read_operator,
-    read_polling,
+    duration_or_zero,
+    metrics_address,
+    parse_duration,
+    positive_int,
 )
 from monitor.config.yamlfile import Node, expand_env, load_yaml
 from monitor.errors import ConfigError, quoted
 
 SOURCE_KINDS = ("feed", "sitemap", "listing")
-DEFAULT_USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
-DEFAULT_SCHEDULE_SECONDS = 15 * 60
+PRODUCT = "monitor/0.1"  # the User-Agent's product token; the contact page follows it
+PROJECT_URL = "https://github.com/monitor-news/monitor"
+DEFAULT_RULES = "rules"  # the rule folder beside monitor.yaml when ``rules:`` is not given
+SELECTOR_FIELDS = ("title", "body", "authors", "published_at")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_DURATION = re.compile(r"^\s*(\d+)\s*(mo|s|m|h|d|w|y)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400, "y": 365 * 86400}
-MAX_DURATION = 10 * _UNITS["y"]  # longest duration a config key takes (10y); timers and columns hold it
-DURATION_EXAMPLES = "90s, 15m, 2h, 1d, 2w, 6mo or 1y"
+
+
+def user_agent_for(contact: str) -> str:
+    """The User-Agent header naming ``contact`` as the page that says who runs the crawler."""
+    return f"{PRODUCT} (+{contact})"
+
+
+DEFAULT_USER_AGENT = user_agent_for(PROJECT_URL)
 
 
 class ConfigErrors(ConfigError):
@@ -68,9 +86,16 @@ class ConfigErrors(ConfigError):
 class Schedule:
     """When a source is crawled: every ``every`` seconds, or on a five-field ``cron``."""
 
-    every: int | None = DEFAULT_SCHEDULE_SECONDS
-    cron: str | None = None
-    jitter: int = 30
+    every: int | None = setting(
+        15 * 60, "crawl every this long (give `every` or `cron`)", parse=parse_duration, kind="duration"
+    )
+    cron: str | None = setting(None, "crawl on this five-field cron line (in UTC) instead", kind="cron")
+    jitter: int = setting(
+        30,
+        "up to this long added at random to each `every` crawl's start (0: none)",
+        parse=duration_or_zero,
+        kind="duration or 0",
+    )
 
     def __post_init__(self) -> None:
         if (self.every is None) == (self.cron is None):
@@ -81,16 +106,50 @@ class Schedule:
 class Source:
     """One outlet entry point: a feed, a (news) sitemap or a section listing page."""
 
-    name: str
-    kind: str
-    url: str
-    follow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
-    schedule: Schedule = field(default_factory=Schedule)
-    selectors: Mapping[str, str] = field(default_factory=dict)
-    allow_private: bool = False  # loopback/private/link-local addresses: tests and intranets only
-    max_interval: int | None = None  # adaptive polling between schedule.every and this
-    max_age: int | None = None  # sitemap/feed entries dated older than this are not fetched
+    name: str = field(metadata=required("a unique lowercase-kebab name", kind="name"))
+    kind: str = field(metadata=required("`feed`, `sitemap` or `listing`", kind="word"))
+    url: str = field(metadata=required("where it starts: http:// or https://", kind="URL"))
+    follow: tuple[str, ...] = setting(
+        (),
+        "listings: the links to follow, as [RE2](https://github.com/google/re2/wiki/Syntax) regexes "
+        "(no backreferences or lookaround; matched in linear time)",
+        kind="list of regexes",
+        shown="every link",
+    )
+    deny: tuple[str, ...] = setting(
+        (), "listings: links never followed (RE2 regexes)", kind="list of regexes"
+    )
+    schedule: Schedule = setting_from(Schedule, "when it is crawled: a source's `schedule:` below")
+    selectors: Mapping[str, str] = setting_from(
+        dict,
+        "CSS for `title`, `body`, `authors`, `published_at`, as lxml's cssselect reads it (no `::text`)",
+        shown="found by the parser",
+    )
+    allow_private: bool = setting(
+        False,
+        "fetch loopback, private and link-local addresses (intranets, the tests and the demo)",
+        parse=boolean,
+        kind="boolean",
+    )
+    min_interval: int | None = setting(
+        None,
+        "adaptive polling: the shortest gap between crawls (the schedule's tick, "
+        "instead of `schedule.every`)",
+        parse=parse_duration,
+        kind="duration",
+    )
+    max_interval: int | None = setting(
+        None,
+        "adaptive polling, on: the longest gap; crawls come after half the median gap between its articles",
+        parse=parse_duration,
+        kind="duration",
+    )
+    max_age: int | None = setting(
+        None,
+        "sitemap and feed entries dated older than this are not fetched",
+        parse=parse_duration,
+        kind="duration",
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
@@ -99,25 +158,108 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Everything ``monitor`` needs, resolved and validated. Built once by the CLI."""
+    """Everything ``monitor`` needs, resolved and validated. Built once by the CLI.
+
+    Each field with a YAML key is declared with ``setting()`` (``monitor.config.declare``):
+    its key, default, parser and the README's description are here and nowhere else.
+    """
 
     path: Path | None
-    database_url: str
-    sources: tuple[Source, ...] = ()
-    channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    rule_paths: tuple[Path, ...] = ()
-    user_agent: str = DEFAULT_USER_AGENT
-    timezone: str = "UTC"
-    dispatch_every: int = 60
-    max_attempts: int = 5
-    max_age: int = 86400  # seconds an alert keeps being retried before it is failed
-    lease: int = 300  # seconds a dispatcher owns a claimed alert before another may take it
-    channel_settings: Mapping[str, Channel] = field(default_factory=dict)
-    templates: Path | None = None  # a folder whose Jinja2 templates override the built-in ones
-    crawl: CrawlSettings = field(default_factory=CrawlSettings)
-    operator: OperatorSettings | None = None
-    metrics_port: str | None = None  # "host:port" of /metrics and /healthz (a bare port: loopback)
-    scrapyd: tuple[str, ...] = ()  # scrapyd node URLs: crawls go there instead of child processes
+    database_url: str = field(
+        metadata=required(
+            "SQLAlchemy URL; `postgresql://...` for PostgreSQL. `MONITOR_DATABASE_URL` overrides it. "
+            "Checked when loaded (SQLAlchemy parses it and finds its driver; no connection): SQLite "
+            "or PostgreSQL with a synchronous, installed driver",
+            key="database",
+            kind="URL",
+            shown="`sqlite:///monitor.db` beside the file",
+        )
+    )
+    rule_paths: tuple[Path, ...] = setting(
+        (),
+        "rule files or folders, relative to the file",
+        key="rules",
+        kind="list of paths",
+        shown=f"`[{DEFAULT_RULES}]`",
+    )
+    sources: tuple[Source, ...] = setting(
+        (), "the outlets to crawl: the keys of each entry below", kind="list"
+    )
+    channels: Mapping[str, tuple[str, ...]] = setting_from(
+        dict,
+        "tag → list of apprise URLs (`mailto://`, `slack://`, `matrix://`, `ntfy://`, `json://`, "
+        "`console://`), or tag → the long form below. Every command asks apprise "
+        "whether it can use each URL before it starts",
+        shown="none",
+    )
+    apprise: Path | None = setting(
+        None,
+        "an apprise config file (YAML or text); each URL joins the channels named by its tags",
+        kind="path",
+    )
+    templates: Path | None = setting(
+        None,
+        "a folder of Jinja2 templates overriding the built-in ones by name (`alert_title.txt`, `alert.md`, "
+        "`alert.html`, `digest_title.txt`, `digest.md`, `digest.html`; see `monitor/notify/templates/`)",
+        kind="path",
+        shown="built-in",
+    )
+    timezone: str = setting("UTC", "time zone of the times in alerts", parse=check_zone, kind="time zone")
+    contact: str | None = setting(
+        None,
+        f"your crawler's contact page: the User-Agent becomes `{PRODUCT} (+CONTACT)`",
+        kind="URL",
+        shown="the project's URL",
+    )
+    user_agent: str = setting(DEFAULT_USER_AGENT, "the whole User-Agent header, instead of `contact`")
+    dispatch_every: int = setting(
+        60,
+        "how often the scheduler sends due alerts, closes digest windows and rereads the rule files",
+        key="every",
+        parse=parse_duration,
+        kind="duration",
+        section="dispatch",
+    )
+    max_attempts: int = setting(
+        5,
+        "sends tried before an alert is marked failed",
+        parse=positive_int,
+        kind="integer ≥ 1",
+        section="dispatch",
+    )
+    alert_max_age: int = setting(
+        86400,
+        "how long an alert keeps being retried before it is marked failed",
+        key="max_age",
+        parse=parse_duration,
+        kind="duration",
+        section="dispatch",
+    )
+    lease: int = setting(
+        300,
+        "how long a dispatcher owns a claimed alert before another may take it",
+        parse=parse_duration,
+        kind="duration",
+        section="dispatch",
+    )
+    crawl: CrawlSettings = setting_from(CrawlSettings, "how every crawl behaves: `crawl:` below")
+    operator: OperatorSettings | None = setting(
+        None, "source-health alerts (failing, silent, recovered): `operator:` below", kind="mapping"
+    )
+    metrics_port: str | None = setting(
+        None,
+        "serve Prometheus `/metrics` and `/healthz` from `monitor run` on this port (loopback) "
+        'or `"HOST:PORT"`',
+        parse=metrics_address,
+        kind="port or host:port",
+    )
+    scrapyd: tuple[str, ...] = setting(
+        (),
+        "scrapyd node URLs (`http://user:pass@host:6800`): `monitor run` hands crawls to them "
+        "instead of child processes",
+        kind="list of URLs",
+    )
+    channel_settings: Mapping[str, Channel] = field(default_factory=dict)  # from ``channels:``' long form
 
     def source(self, name: str) -> Source:
         """The source called ``name``; ``ConfigError`` with suggestions if there is none."""
@@ -171,38 +313,6 @@ def load_config(
 
         config = replace(config, **changes)
     return config
-
-
-def parse_duration(text: str | int, maximum: int = MAX_DURATION) -> int:
-    """Seconds in ``"90"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"2w"``, ``"6mo"`` or ``"1y"``.
-
-    ``m`` is minutes, ``mo`` a month of 30 days, ``y`` a year of 365 days. ``ValueError``
-    for anything else, and for more than ``maximum`` seconds: ``timeout: 999999999999999d``
-    would otherwise overflow a timer (``OverflowError``) in the middle of a crawl.
-    """
-    if isinstance(text, int) and not isinstance(text, bool):
-        seconds = text
-    else:
-        match = _DURATION.match(str(text)) if isinstance(text, str) else None
-        if not match:
-            raise ValueError(f"{quoted(text)} is not a duration like {DURATION_EXAMPLES}")
-        digits, unit = match.groups()
-        if len(digits) > 20:  # int() of thousands of digits is slow, and far above any maximum
-            raise ValueError(f"{quoted(text)} is longer than the maximum, {format_duration(maximum)}")
-        seconds = int(digits) * _UNITS[unit or "s"]
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
-    if seconds > maximum:
-        raise ValueError(f"{quoted(text)} is longer than the maximum, {format_duration(maximum)}")
-    return seconds
-
-
-def format_duration(seconds: int) -> str:
-    """``seconds`` in the largest unit that divides it: ``7d`` as ``1w``, ``90`` as ``90s``."""
-    for unit in ("y", "w", "d", "h", "m"):
-        if seconds and seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    return f"{seconds}s"
 
 
 def database_problem(url: str, from_env: bool = False) -> str | None:
@@ -330,27 +440,20 @@ class _Reader:
             self.errors.append(node.error(f"{what}: {exc}"))
             return None
 
+    def value(self, fields: Mapping[str, Node], cls: type, key: str, default: Any = None) -> Any:
+        """The value of ``key`` converted by its declared parser; ``default`` when it is absent.
+
+        None when it is present but wrong (the error is recorded).
+        """
+        if key not in fields:
+            return default
+        return self.convert(fields[key], parser_of(cls, key), key)
+
     def config(self, root: Node, path: Path) -> Config | None:
         if root.value is None:
             fields: dict[str, Node] | None = {}
         else:
-            keys = (
-                "database",
-                "user_agent",
-                "timezone",
-                "rules",
-                "sources",
-                "channels",
-                "dispatch",
-                "apprise",
-                "templates",
-                "contact",
-                "crawl",
-                "operator",
-                "metrics_port",
-                "scrapyd",
-            )
-            fields = self.mapping(root, "monitor.yaml", keys)
+            fields = self.mapping(root, "monitor.yaml", keys_of(Config))
         if fields is None:
             return None
         base = path.parent
@@ -362,6 +465,7 @@ class _Reader:
                 self.errors.append(fields["database"].error(f"database URL{origin} {problem}"))
         sources = self.sources(fields["sources"]) if "sources" in fields else ()
         channels = self.channels(fields["channels"]) if "channels" in fields else {}
+        apprise = None
         if "apprise" in fields:
             found = read_apprise_file(fields["apprise"], base, self.environ)
             self.errors += found.errors
@@ -369,6 +473,8 @@ class _Reader:
                 tag: tuple(dict.fromkeys(channels.get(tag, ()) + found.urls.get(tag, ())))
                 for tag in {**channels, **found.urls}
             }
+            if isinstance(fields["apprise"].value, str):
+                apprise = base / fields["apprise"].value
         templates = None
         if "templates" in fields and (folder := self.text(fields["templates"], "templates", env=True)):
             templates = (base / folder).resolve()
@@ -376,52 +482,39 @@ class _Reader:
                 shown = _shown(fields["templates"], str(templates))
                 self.errors.append(fields["templates"].error(f"templates folder{shown} does not exist"))
         rule_nodes = fields.get("rules")
-        rules = self.texts(rule_nodes, "rules path", env=True) if rule_nodes else ("rules",)
-        timezone = "UTC"
-        if "timezone" in fields and (tz := self.text(fields["timezone"], "timezone")):
-            timezone = self.convert(fields["timezone"], check_zone, "timezone") or "UTC"
-            del tz
-        user_agent = DEFAULT_USER_AGENT
+        rules = self.texts(rule_nodes, "rules path", env=True) if rule_nodes else (DEFAULT_RULES,)
+        timezone = default_of(Config, "timezone")
+        if "timezone" in fields and self.text(fields["timezone"], "timezone"):
+            timezone = self.value(fields, Config, "timezone") or timezone
+        user_agent, contact = DEFAULT_USER_AGENT, None
         if "contact" in fields and (contact := self.text(fields["contact"], "contact", env=True)):
-            user_agent = f"monitor/0.1 (+{contact})"
+            user_agent = user_agent_for(contact)
         if "user_agent" in fields:
-            user_agent = self.text(fields["user_agent"], "user_agent") or DEFAULT_USER_AGENT
-        dispatch_every, max_attempts, max_age, lease = 60, 5, 86400, 300
+            user_agent = self.text(fields["user_agent"], "user_agent", env=True) or DEFAULT_USER_AGENT
+        dispatch: dict[str, Any] = {}
         if "dispatch" in fields and (
-            dispatch := self.mapping(
-                fields["dispatch"], "dispatch", ("every", "max_attempts", "max_age", "lease")
-            )
+            nodes := self.mapping(fields["dispatch"], "dispatch", keys_of(Config, "dispatch"))
         ):
-            if "max_age" in dispatch:
-                max_age = self.convert(dispatch["max_age"], parse_duration, "max_age") or max_age
-            if "lease" in dispatch:
-                lease = self.convert(dispatch["lease"], parse_duration, "lease") or lease
-            if "every" in dispatch:
-                dispatch_every = self.convert(dispatch["every"], parse_duration, "every") or 60
-            if "max_attempts" in dispatch:
-                max_attempts = self.convert(dispatch["max_attempts"], _positive_int, "max_attempts") or 5
+            dispatch = read_values(nodes, settings_of(Config, "dispatch"), self.convert)
         return Config(
             path=path,
             database_url=database,
+            rule_paths=tuple((base / rule).resolve() for rule in rules),
             sources=sources,
             channels=channels,
-            rule_paths=tuple((base / rule).resolve() for rule in rules),
-            user_agent=user_agent,
-            timezone=timezone,
-            dispatch_every=dispatch_every,
-            max_attempts=max_attempts,
-            max_age=max_age,
-            lease=lease,
-            channel_settings=self.channel_settings,
+            apprise=apprise,
             templates=templates,
-            crawl=read_crawl(self, fields["crawl"], parse_duration) if "crawl" in fields else CrawlSettings(),
-            operator=read_operator(self, fields["operator"], parse_duration, tuple(channels))
+            timezone=timezone,
+            contact=contact,
+            user_agent=user_agent,
+            **dispatch,
+            crawl=read_crawl(self, fields["crawl"]) if "crawl" in fields else CrawlSettings(),
+            operator=read_operator(self, fields["operator"], tuple(channels))
             if "operator" in fields
             else None,
-            metrics_port=self.convert(fields["metrics_port"], _metrics_address, "metrics_port")
-            if "metrics_port" in fields
-            else None,
+            metrics_port=self.value(fields, Config, "metrics_port"),
             scrapyd=self.nodes(fields["scrapyd"]) if "scrapyd" in fields else (),
+            channel_settings=self.channel_settings,
         )
 
     def nodes(self, node: Node) -> tuple[str, ...]:
@@ -449,12 +542,10 @@ class _Reader:
         return tuple(result)
 
     def source(self, node: Node) -> Source | None:
-        keys: tuple[str, ...] = ("name", "kind", "url", "follow", "deny", "schedule", "selectors")
-        keys += ("allow_private", "min_interval", "max_interval", "max_age")
-        fields = self.mapping(node, "source", keys)
+        fields = self.mapping(node, "source", keys_of(Source))
         if fields is None:
             return None
-        missing = [key for key in ("name", "kind", "url") if key not in fields]
+        missing = [item.key for item in settings_of(Source) if item.required and item.key not in fields]
         if missing:
             self.errors.append(node.error(f"source needs {', '.join(repr(key) for key in missing)}"))
             return None
@@ -480,30 +571,32 @@ class _Reader:
         deny = self.patterns(fields.get("deny"), "deny")
         schedule = self.schedule(fields["schedule"]) if "schedule" in fields else Schedule()
         selectors: dict[str, str] = {}
-        if "selectors" in fields and (
-            sel := self.mapping(
-                fields["selectors"], "selectors", ("title", "body", "authors", "published_at")
-            )
-        ):
+        if "selectors" in fields and (sel := self.mapping(fields["selectors"], "selectors", SELECTOR_FIELDS)):
             selectors = {
                 key: css
                 for key, value in sel.items()
                 if self.text(value, key) and (css := self.convert(value, check_css, f"selectors.{key}"))
             }
-        minimum, maximum, ok = read_polling(
-            self, node, fields, schedule.every if schedule else None, parse_duration
-        )
+        minimum, maximum, ok = read_polling(self, node, fields, schedule.every if schedule else None)
         if minimum is not None and schedule is not None:
             schedule = Schedule(every=minimum, jitter=schedule.jitter)
-        private = (
-            self.convert(fields["allow_private"], boolean, "allow_private")
-            if "allow_private" in fields
-            else False
-        )
-        max_age = self.convert(fields["max_age"], parse_duration, "max_age") if "max_age" in fields else None
+        private = self.value(fields, Source, "allow_private", default_of(Source, "allow_private"))
+        max_age = self.value(fields, Source, "max_age")
         if name is None or kind is None or url is None or schedule is None or not ok:
             return None
-        return Source(name, kind, url, follow, deny, schedule, selectors, bool(private), maximum, max_age)
+        return Source(
+            name,
+            kind,
+            url,
+            follow=follow,
+            deny=deny,
+            schedule=schedule,
+            selectors=selectors,
+            allow_private=bool(private),
+            min_interval=minimum,
+            max_interval=maximum,
+            max_age=max_age,
+        )
 
     def patterns(self, node: Node | None, what: str) -> tuple[str, ...]:
         """A source's ``follow`` or ``deny`` patterns, each compiled by RE2 as the spider matches them."""
@@ -532,16 +625,14 @@ class _Reader:
         return tuple(patterns)
 
     def schedule(self, node: Node) -> Schedule | None:
-        fields = self.mapping(node, "schedule", ("every", "cron", "jitter"))
+        fields = self.mapping(node, "schedule", keys_of(Schedule))
         if fields is None:
             return None
-        every = self.convert(fields["every"], parse_duration, "every") if "every" in fields else None
+        every = self.value(fields, Schedule, "every")
         cron = self.text(fields["cron"], "cron") if "cron" in fields else None
         if cron is not None and self.convert(fields["cron"], check_cron, "cron") is None:
             cron = None
-        jitter = 30
-        if "jitter" in fields:
-            jitter = self.convert(fields["jitter"], _duration_or_zero, "jitter")
+        jitter = self.value(fields, Schedule, "jitter", default_of(Schedule, "jitter"))
         if ("every" in fields) == ("cron" in fields):
             self.errors.append(node.error("schedule needs exactly one of 'every' and 'cron'"))
             return None
@@ -562,21 +653,3 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str((base / url[len(prefix) :]).resolve())
     return url
-
-
-def _positive_int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"must be a positive whole number, got {quoted(value)}")
-    return value
-
-
-def _duration_or_zero(value: Any) -> int:
-    return 0 if value in (0, "0") else parse_duration(value)
-
-
-def _metrics_address(value: Any) -> str:
-    """``9464`` or ``"0.0.0.0:9464"`` as ``host:port`` (a bare port listens on loopback only)."""
-    host, _, port = str(value).rpartition(":")
-    if isinstance(value, bool) or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"must be a port number or host:port, got {quoted(value)}")
-    return f"{host or '127.0.0.1'}:{int(port)}"

@@ -46,6 +46,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from monitor.backoff import backoff_seconds
+from monitor.crawl import settings as defaults
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -110,8 +111,8 @@ class RetryAfterMiddleware(RetryMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler.settings)
         self.crawler = crawler
-        self.max_wait = crawler.settings.getfloat("MONITOR_RETRY_AFTER_MAX", 3600.0)
-        self.base = crawler.settings.getfloat("MONITOR_RETRY_BACKOFF", 1.0)
+        self.max_wait = crawler.settings.getfloat("MONITOR_RETRY_AFTER_MAX", defaults.MONITOR_RETRY_AFTER_MAX)
+        self.base = crawler.settings.getfloat("MONITOR_RETRY_BACKOFF", defaults.MONITOR_RETRY_BACKOFF)
         limit = crawler.settings.getfloat("CLOSESPIDER_TIMEOUT", 0.0)
         self.deadline = time.monotonic() + limit if limit > 0 else math.inf  # the crawl's end
         self.not_before: dict[str, float] = {}  # host -> time.monotonic() before which we wait

@@ -3,7 +3,8 @@
 A child process per crawl is the simple case of Scrapy's "run from a script" docs: one bad
 crawl cannot take the scheduler down, and the Twisted reactor never needs restarting in
 our process. The parent opens the ``crawl_runs`` row and hands its id to the child
-(``MONITOR_RUN_ID``) with the per-crawl Scrapy settings from monitor.yaml; the child
+(``MONITOR_RUN_ID``) with the per-crawl Scrapy settings from monitor.yaml
+(``monitor.crawl.settings.crawl_settings``); the child
 records its figures and each failure there.
 
 Time is bounded twice: the child closes itself at ``crawl.timeout`` (Scrapy's
@@ -34,6 +35,7 @@ from sqlalchemy import select
 
 from monitor.config.model import Config, Source
 from monitor.crawl.health import Notice, is_due, record_run
+from monitor.crawl.settings import crawl_settings
 from monitor.errors import NotifyError
 from monitor.store.database import Database
 from monitor.store.locks import crawl_lock
@@ -226,23 +228,8 @@ def _close_orphaned_runs(database: Database, source: str) -> None:
 def _command(
     config: Config, source: Source, run_id: int, log_level: str, extra: Mapping[str, object]
 ) -> list[str]:
-    crawl = config.crawl
-    settings: dict[str, object] = {
-        "MONITOR_CONFIG": str(config.path),
-        "MONITOR_RUN_ID": run_id,
-        "USER_AGENT": config.user_agent,
-        "LOG_LEVEL": log_level,
-        "MONITOR_ALLOW_PRIVATE": int(source.allow_private),
-        "DOWNLOAD_TIMEOUT": crawl.page_timeout,
-        "DOWNLOAD_MAXSIZE": crawl.max_page_size,
-        "DOWNLOAD_WARNSIZE": crawl.max_page_size // 2,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain,
-        "CLOSESPIDER_TIMEOUT": crawl.timeout,
-        "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
-        "MONITOR_WORKERS": crawl.workers,
-        "MONITOR_SCHEMA_CHECKED": 1,  # crawl_source opened the database (migrating a new one) first
-        **extra,
-    }
+    """The child's command line: ``scrapy crawl news`` with the crawl's settings as ``-s`` pairs."""
+    settings = {**crawl_settings(config, source), "MONITOR_RUN_ID": run_id, "LOG_LEVEL": log_level, **extra}
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"source={source.name}"]
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]

@@ -4,7 +4,7 @@ scrapyd does the work: it keeps a queue per node, runs each crawl in its own pro
 the project egg deployed by ``scrapyd-deploy`` (``scrapy.cfg`` ``[deploy]``), and reports
 jobs through ``listjobs.json``. This module only picks a node and calls ``schedule.json``
 with the same spider arguments and per-crawl settings as a child process gets
-(``monitor.crawl.runner``). A node reads the same ``monitor.yaml`` (path in the
+(``monitor.crawl.settings.crawl_settings``). A node reads the same ``monitor.yaml`` (path in the
 ``MONITOR_CONFIG`` setting: deploy it at the same path on every node) and writes to the
 shared database, so the scheduler does not wait for the crawl: it learns the outcome from
 the crawl-run record, like any other process.
@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.config.model import Config, Source
+from monitor.crawl.settings import crawl_settings
 from monitor.errors import MonitorError
 
 log = logging.getLogger(__name__)
@@ -93,15 +94,6 @@ class Node:
         return answer
 
 
-def crawl_settings(config: Config, source: Source) -> list[tuple[str, str]]:
-    """The per-crawl Scrapy settings a child process gets, as scrapyd ``setting`` fields."""
-    from monitor.crawl.runner import _command  # one place builds them; a crawl-run id is not ours to give
-
-    command = _command(config, source, 0, "INFO", {})
-    pairs = [command[index + 1] for index, word in enumerate(command) if word == "-s"]
-    return [("setting", pair) for pair in pairs if not pair.startswith("MONITOR_RUN_ID=")]
-
-
 def _busy_with(node: Node, source: str) -> bool:
     jobs = node.call("listjobs.json", {"project": PROJECT})
     active = [job for state in ("pending", "running") for job in jobs.get(state, [])]
@@ -148,7 +140,8 @@ def hand_to_scrapyd(config: Config, source: Source, now: datetime | None = None)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%f")
     job = f"{source.name}--{stamp}"
     form = [("project", PROJECT), ("spider", SPIDER), ("jobid", job), ("source", source.name)]
-    form += crawl_settings(config, source)
+    settings = {**crawl_settings(config, source), "LOG_LEVEL": "INFO"}
+    form += [("setting", f"{name}={value}") for name, value in settings.items()]
     errors = []
     for _load_now, _index, node in sorted(loads, key=lambda item: item[:2]):
         try:

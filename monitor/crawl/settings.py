@@ -11,39 +11,54 @@ Politeness and safety, with the component doing each:
 - only http/https, and no private, loopback or link-local address on any redirect hop
   (``monitor.crawl.safety``, in front of robots.txt so a refused host is not even asked for it).
 
-``monitor.crawl.runner`` passes the per-crawl values (``-s NAME=value``): the User-Agent with the
-operator's contact, timeouts and sizes from ``crawl:``, and the source's ``allow_private``.
+The per-crawl values come from monitor.yaml through ``crawl_settings`` (the User-Agent with
+the operator's contact, timeouts and sizes from ``crawl:``, the source's ``allow_private``):
+``monitor.crawl.runner`` passes them to its child as ``-s NAME=value`` and
+``monitor.crawl.scrapyd`` as ``schedule.json`` ``setting`` fields. The defaults below are the
+same declaration's (``monitor.config.declare``), for a crawl started without them.
 Our own settings carry the ``MONITOR_`` prefix and are read with ``from_crawler``.
+
+Scrapy takes every upper-case name of this module as a setting, so helpers are lower-case.
 """
 
 from __future__ import annotations
+
+import typing
+
+from monitor.config import model
+from monitor.config.crawl import CrawlSettings
+
+if typing.TYPE_CHECKING:
+    from monitor.config.model import Config, Source
+
+_defaults = CrawlSettings()
 
 BOT_NAME = "monitor"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
-USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
+USER_AGENT = model.DEFAULT_USER_AGENT
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 # A page yields one item; Scrapy starts CONCURRENT_ITEMS worker tasks for every response's
 # output whatever its size (2.19), which at the default 100 costs ~1 ms of CPU per page.
 CONCURRENT_ITEMS = 8
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+CONCURRENT_REQUESTS_PER_DOMAIN = _defaults.per_domain
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_DELAY = 0.0
-DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_TIMEOUT = _defaults.page_timeout
+DOWNLOAD_MAXSIZE = _defaults.max_page_size
+DOWNLOAD_WARNSIZE = DOWNLOAD_MAXSIZE // 2
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is a failure, not a short article
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5  # RFC 9309 follows five for robots.txt; a longer chain is a loop
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-CLOSESPIDER_TIMEOUT = 900
+CLOSESPIDER_TIMEOUT = _defaults.timeout
 LOG_LEVEL = "WARNING"
 
 DOWNLOADER_MIDDLEWARES = {
@@ -69,6 +84,31 @@ MONITOR_CONFIG = ""
 MONITOR_RUN_ID = 0  # the crawl_runs row the parent opened; 0: the pipeline opens one
 MONITOR_PARENT_PID = 0  # the process that started the crawl; 0: none to watch
 MONITOR_ALLOW_PRIVATE = False  # the source's allow_private
+MONITOR_SCHEMA_CHECKED = False  # True: whoever started the crawl opened (and migrated) the database
 MONITOR_WORKERS = -1  # parse/store/match worker processes; -1: crawl.workers of monitor.yaml
-MONITOR_RETRY_AFTER_MAX = 3600  # crawl.retry_after_max, seconds: the longest Retry-After honoured
+MONITOR_RETRY_AFTER_MAX = _defaults.retry_after_max  # seconds: the longest Retry-After honoured
 MONITOR_RETRY_BACKOFF = 1.0  # first wait between retries of one request, seconds
+
+
+def crawl_settings(config: Config, source: Source) -> dict[str, object]:
+    """The Scrapy and ``MONITOR_*`` settings of one crawl of ``source``, from ``config``.
+
+    What only the starter knows (the crawl-run id, the log level, its own pid) it adds.
+    ``MONITOR_SCHEMA_CHECKED``: whoever starts a crawl opened the database first, migrating
+    a new one (``crawl_source``; the scheduler, before it hands crawls to scrapyd), so the
+    crawl need not.
+    """
+    crawl = config.crawl
+    return {
+        "MONITOR_CONFIG": str(config.path),
+        "USER_AGENT": config.user_agent,
+        "MONITOR_ALLOW_PRIVATE": int(source.allow_private),
+        "DOWNLOAD_TIMEOUT": crawl.page_timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_size,
+        "DOWNLOAD_WARNSIZE": crawl.max_page_size // 2,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain,
+        "CLOSESPIDER_TIMEOUT": crawl.timeout,
+        "MONITOR_RETRY_AFTER_MAX": crawl.retry_after_max,
+        "MONITOR_WORKERS": crawl.workers,
+        "MONITOR_SCHEMA_CHECKED": 1,
+    }

@@ -140,7 +140,7 @@ class Dispatcher:
             rules=rules_policy.policies(rules),
             templates=Templates(config.templates),
             lease=timedelta(seconds=config.lease),
-            max_age=timedelta(seconds=config.max_age),
+            max_age=timedelta(seconds=config.alert_max_age),
             **options,  # type: ignore[arg-type]
         )
 

@@ -21,12 +21,10 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger
 
 from monitor.backoff import backoff_seconds
 from monitor.config.channels import Channel
+from monitor.config.values import cron_trigger, zone
 from monitor.watch.rules import Rule
 
 FIRST_RETRY = timedelta(seconds=30)
@@ -67,7 +65,7 @@ def window_end(cron: str, timezone: str, oldest: datetime, now: datetime) -> dat
     Alerts held before it form one digest; ``None`` while the first window is still open.
     After a downtime all elapsed windows merge into one digest instead of a burst of them.
     """
-    trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+    trigger = cron_trigger(cron, timezone)
     found: datetime | None = None
     after = oldest + timedelta(microseconds=1)
     for _ in range(_MAX_WINDOWS):
@@ -83,7 +81,7 @@ def quiet_until(channel: Channel, timezone: str, now: datetime) -> datetime | No
     """When the channel's quiet hours end, if ``now`` is inside them; else ``None``."""
     if channel.quiet_hours is None:
         return None
-    local = now.astimezone(ZoneInfo(timezone))
+    local = now.astimezone(zone(timezone))
     if not channel.quiet_hours.contains(local):
         return None
     return channel.quiet_hours.ends_after(local)

@@ -30,13 +30,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.config.values import DEFAULT_HOST, parse_address
 from monitor.store.database import Database
 from monitor.store.models import AlertRow, ArticleRow, CrawlRun, MatchRow
 from monitor.store.outbox import ALERT_STATUSES
 
 log = logging.getLogger(__name__)
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
-DEFAULT_HOST = "127.0.0.1"
 SUCCESS = ("ok", "partial")  # a partial crawl (some pages failed) still reached the source
 READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; a scrape sends it at once
 
@@ -270,16 +270,6 @@ class _Server(ThreadingWSGIServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A reset or a timeout of one client is its own business: no traceback on stderr."""
         log.debug("metrics client %s: connection ended with an error", client_address, exc_info=True)
-
-
-def parse_address(value: int | str) -> tuple[str, int]:
-    """``9464`` (loopback) or ``"0.0.0.0:9464"`` into (host, port); ``ValueError`` otherwise."""
-    text_value = str(value)
-    host, _, port = text_value.rpartition(":")
-    number = int(port)
-    if not 0 <= number <= 65535:
-        raise ValueError(f"{number} is not a port number")
-    return (host.strip("[]") or DEFAULT_HOST), number
 
 
 def serve_metrics(database_url: str, address: int | str) -> MetricsServer:

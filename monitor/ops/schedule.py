@@ -31,7 +31,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config.dburl import driver_url
-from monitor.config.model import Config, Source, load_config
+from monitor.config.declare import default_of
+from monitor.config.model import Config, Schedule, Source, load_config
+from monitor.config.values import cron_trigger
 from monitor.crawl import scrapyd
 from monitor.crawl.runner import INTERRUPTED, allow_children, crawl_if_due, stop_children, stopping
 from monitor.errors import StorageError
@@ -153,8 +155,9 @@ def run_dispatch_job(config_path: str) -> None:
 def _trigger(source: Source) -> IntervalTrigger | CronTrigger:
     schedule = source.schedule
     if schedule.cron is not None:
-        return CronTrigger.from_crontab(schedule.cron, timezone="UTC")
-    return IntervalTrigger(seconds=schedule.every or 900, jitter=schedule.jitter or None, timezone="UTC")
+        return cron_trigger(schedule.cron, "UTC")
+    every = schedule.every or default_of(Schedule, "every")
+    return IntervalTrigger(seconds=every, jitter=schedule.jitter or None, timezone="UTC")
 
 
 class _Scheduler(BackgroundScheduler):  # type: ignore[misc]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.config.channels import check_cron
+from monitor.config.values import check_cron
 from monitor.config.yamlfile import Node as YamlNode
 from monitor.config.yamlfile import load_yaml, read_text
 from monitor.errors import ConfigError, RuleError, quoted

@@ -18,7 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from scale_seed import seed_alerts
 
-from monitor.ops.metrics import MetricsServer, parse_address
+from monitor.config.values import parse_address
+from monitor.ops.metrics import MetricsServer
 from monitor.store.database import Database
 from monitor.store.runs import finish_run, start_run
 
@@ -97,7 +98,7 @@ def test_healthz_says_when_the_database_is_gone(tmp_path: Path) -> None:
 def test_addresses() -> None:
     assert parse_address(9464) == ("127.0.0.1", 9464)
     assert parse_address("0.0.0.0:9464") == ("0.0.0.0", 9464)
-    with pytest.raises(ValueError, match="invalid literal"):
+    with pytest.raises(ValueError, match=r"^must be a port number or host:port, got 'http'$"):
         parse_address("http")
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config.model import ConfigErrors, load_config, parse_duration
+from monitor.config.model import ConfigErrors, load_config
+from monitor.config.values import parse_duration
 from monitor.urls import canonical_url
 
 GOOD = """\

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config.crawl import MAX_CRAWL_WAIT
-from monitor.config.model import MAX_DURATION, ConfigErrors, load_config, parse_duration
+from monitor.config.model import ConfigErrors, load_config
+from monitor.config.values import MAX_DURATION, parse_duration
 from monitor.crawl.runner import GRACE
 
 CANARY = "s3cr3t-canary"
