@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.config.channels import Channel
+from monitor.config.declare import default_of
+from monitor.config.model import Config
 from monitor.errors import NotifyError
 from monitor.notify import policy as rules_policy
 from monitor.notify.render import Message, Templates, default_templates, entry_for, local_time
@@ -52,11 +54,11 @@ from monitor.store.outbox import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from monitor.config.model import Config
-
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
-MAX_AGE = timedelta(days=1)
+# The declared defaults of monitor.yaml's dispatch: keys, for dispatchers built without a Config.
+LEASE = timedelta(seconds=default_of(Config, "lease"))
+MAX_AGE = timedelta(seconds=default_of(Config, "alert_max_age"))
+MAX_ATTEMPTS: int = default_of(Config, "max_attempts")
 BATCH = 10  # rows claimed at once: few, so a crash leaves few rows waiting for their lease
 HOUR = timedelta(hours=1)
 
@@ -96,7 +98,7 @@ class Dispatcher:
         database: Database,
         channels: Mapping[str, tuple[str, ...]],
         *,
-        max_attempts: int = 5,
+        max_attempts: int = MAX_ATTEMPTS,
         timezone: str = "UTC",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         settings: Mapping[str, Channel] | None = None,
