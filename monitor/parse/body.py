@@ -25,13 +25,15 @@ import copy
 import html as html_lib
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.authors import is_byline
 from monitor.parse.boilerplate import is_furniture
+from monitor.parse.fallback import choose
+from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
 
 with warnings.catch_warnings():
     # trafilatura's downloader probes for optional SOCKS support; we never download with it.
@@ -69,6 +71,8 @@ _DECK_CLASS = re.compile(
 #: Elements trafilatura deletes, subtree and all, before every read of the tree (see
 #: ``strip_unread``); scripts other than JSON-LD and the ``<head>`` are handled apart.
 _UNREAD = ("style", "svg", "aside", "footer", "fencedframe")
+#: An aside or footer with more than this share of the page's paragraph text wraps the article.
+_WRAPPER_SHARE = 0.75
 #: A tree with less text than this after extraction failed lost its text to libxml2.
 _SPARSE_TREE = 200
 #: Classes of tooltips and hover cards, which readers see only on demand.
@@ -84,9 +88,14 @@ def extract_body(
     descriptions: Iterable[str] = (),
     authors: Iterable[str] = (),
     markup: str | None = None,
-) -> str:
-    """The main text of ``tree`` as paragraphs separated by blank lines ("" if none).
+    article_body: str | None = None,
+) -> Extraction:
+    """The main text of ``tree`` as paragraphs separated by blank lines, and how it was found.
 
+    trafilatura's fast mode runs first; ``quality.assess`` checks its text against the page
+    (empty, only the title, a menu, far shorter than the main text block or the JSON-LD
+    ``articleBody``) and only then are the alternatives tried and ranked
+    (``fallback.choose``). An empty text means every candidate failed: ``problem`` says why.
     ``markup`` is the page's source: when nothing is extracted and the tree holds almost
     no text, ``markup_text`` reads the paragraphs from it instead. ``tree`` is pruned in
     place: call this after every other field has been read.
@@ -94,15 +103,39 @@ def extract_body(
     prune_hidden(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
-    options = copy.copy(_EXTRACTOR)
-    options.url = url
-    options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
-    text = trafilatura.extract(tree, options=options)
-    lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)
-    body = tidy("\n\n".join(lines))
-    if not body and sparse and markup is not None:
-        return markup_text(markup)
-    return body
+    titles, descriptions, authors = list(titles), list(descriptions), list(authors)
+
+    def run(**changes: object) -> str:
+        options = copy.copy(_EXTRACTOR)
+        for name, value in changes.items():
+            setattr(options, name, value)
+        options.url = url
+        options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
+        text = trafilatura.extract(tree, options=options)
+        return tidy("\n\n".join(clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)))
+
+    main = run()
+    if not main and sparse and markup is not None:
+        return Extraction(markup_text(markup), "markup")
+    page = PageSignals.of(tree, article_body)
+    alternatives: list[tuple[str, Callable[[], str]]] = [
+        ("trafilatura-full", lambda: run(fast=False)),
+        ("trafilatura-recall", lambda: run(fast=False, focus="recall")),
+        ("trafilatura-precision", lambda: run(fast=False, focus="precision")),
+        ("json-ld", lambda: tidy(article_body or "")),
+        ("main-block", lambda: tidy(page.block_text) if _block_fits(main, page, titles) else ""),
+        ("description", lambda: tidy(next((d for d in descriptions if d.strip()), ""))),
+    ]
+    return choose(("trafilatura", main), alternatives, page, titles)
+
+
+def _block_fits(main: str, page: PageSignals, titles: list[str]) -> bool:
+    """True when the main block may stand for the article: ``main`` is no article, or part of it.
+
+    A block that does not hold the text trafilatura found is often a comment thread.
+    """
+    lines = [line for line in main.splitlines() if line.strip()]
+    return is_hard(assess(main, page, titles)) or overlap(lines, page.block_keys) >= OVERLAP
 
 
 def _has_text(tree: lxml_html.HtmlElement, chars: int) -> bool:
@@ -179,7 +212,32 @@ def strip_unread(tree: lxml_html.HtmlElement) -> None:
         if removed:
             script.tail = None
             removed[-1].addprevious(script)
+    _keep_page_wrappers(tree)
     etree.strip_elements(tree, *_UNREAD, with_tail=False)
+
+
+def _keep_page_wrappers(tree: lxml_html.HtmlElement) -> None:
+    """Turn an ``<aside>`` or ``<footer>`` holding most of the page's paragraphs into a ``<div>``.
+
+    Broken markup (an aside left open) can make one wrap the whole article; deleting it
+    as furniture, as trafilatura does, would then lose the article. A sidebar of teasers
+    can hold much text too, but seldom most of the paragraph text.
+    """
+    wrappers = [
+        e
+        for e in tree.iter("aside", "footer")
+        if not any(a.tag in ("aside", "footer") for a in e.iterancestors())
+    ]
+    if not wrappers:
+        return
+    total = _paragraph_text(tree)
+    for element in wrappers:
+        if total and _paragraph_text(element) > _WRAPPER_SHARE * total:
+            element.tag = "div"
+
+
+def _paragraph_text(element: lxml_html.HtmlElement) -> int:
+    return sum(len(p.text_content()) for p in element.iter("p"))
 
 
 def _is_json_ld(element: lxml_html.HtmlElement) -> bool:
