@@ -12,8 +12,10 @@ Three steps, each general rather than tuned to one site:
    asides, footers): each of its XPath passes and tree copies then walks a smaller tree,
    and the text it extracts stays the same.
 3. ``clean_lines`` drops what trafilatura keeps but a body never holds: the headline and
-   standfirst repeated at the top, and furniture lines ("Read more:", "Sign up for our
+   byline repeated at the top, and furniture lines ("Read more:", "Sign up for our
    newsletter", copyright notices) in the main newsroom languages.
+4. ``quality``/``fallback`` check the text against the page and replace a failed
+   extraction; ``lead`` puts the visible standfirst first when the extractor left it out.
 
 When nothing is extracted from a tree that holds almost no text (libxml2 drops what is
 nested deeper than 255 levels), ``markup_text`` reads the paragraphs from the markup.
@@ -26,6 +28,7 @@ import html as html_lib
 import re
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -33,6 +36,7 @@ from lxml import html as lxml_html
 from monitor.parse.authors import is_byline
 from monitor.parse.boilerplate import is_furniture
 from monitor.parse.fallback import choose
+from monitor.parse.lead import find_lead, with_lead
 from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
 
 with warnings.catch_warnings():
@@ -62,12 +66,6 @@ _INVISIBLE = re.compile(
 )
 _BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|h[1-6]|li|br|tr|section|article|blockquote)\b)[^>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
-# Class names publishers give the standfirst (English, German, French, Spanish, Italian).
-_DECK_CLASS = re.compile(
-    r"dek|standfirst|summary|subtitle|subhead|strap|teaser|intro|lede|lead|excerpt|vorspann|chapo|chapeau"
-    r"|sapo|entradilla|sommario|occhiello|catenaccio",
-    re.IGNORECASE,
-)
 #: Elements trafilatura deletes, subtree and all, before every read of the tree (see
 #: ``strip_unread``); scripts other than JSON-LD and the ``<head>`` are handled apart.
 _UNREAD = ("style", "svg", "aside", "footer", "fencedframe")
@@ -126,7 +124,11 @@ def extract_body(
         ("main-block", lambda: tidy(page.block_text) if _block_fits(main, page, titles) else ""),
         ("description", lambda: tidy(next((d for d in descriptions if d.strip()), ""))),
     ]
-    return choose(("trafilatura", main), alternatives, page, titles)
+    chosen = choose(("trafilatura", main), alternatives, page, titles)
+    if not chosen.text:
+        return chosen
+    # The standfirst belongs to the article even when it sits outside the extracted block.
+    return replace(chosen, text=with_lead(chosen.text, find_lead(tree, descriptions)))
 
 
 def _block_fits(main: str, page: PageSignals, titles: list[str]) -> bool:
@@ -258,17 +260,15 @@ def clean_lines(
     descriptions: Iterable[str],
     authors: Iterable[str] = (),
 ) -> list[str]:
-    """Drop the headline, byline and standfirst repeated at the top, and furniture lines."""
+    """Drop the headline and byline repeated at the top, and furniture lines (the standfirst stays)."""
     kept = [line.strip() for line in lines if line.strip()]
     heads = {_key(t) for t in titles if _key(t)}
-    decks = {_key(d) for d in descriptions if _key(d)}
     names = list(authors)
     for _ in range(4):
         if len(kept) < 2:
             break
         first = kept[0]
-        standfirst = _key(first) in decks and not _is_body_paragraph(tree, first)
-        if not (_key(first) in heads or is_byline(first, names) or standfirst):
+        if not (_key(first) in heads or is_byline(first, names)):
             break
         kept.pop(0)
     return [line for line in kept if not is_furniture(line)]
@@ -276,31 +276,6 @@ def clean_lines(
 
 def _key(text: str) -> str:
     return _NON_WORD.sub("", text).casefold()
-
-
-def _is_body_paragraph(tree: lxml_html.HtmlElement, line: str) -> bool:
-    """True when ``line`` is a ``<p>`` among sibling paragraphs, i.e. the article's first one.
-
-    A standfirst repeats the meta description in a header; a first paragraph that the
-    publisher also used as the description sits beside the rest of the text.
-    """
-    key = _key(line)
-    probe = line.strip()[:40]
-    if "'" in probe and '"' in probe:
-        return True
-    quote = '"' if "'" in probe else "'"
-    for element in tree.xpath(f"//p[contains(., {quote}{probe}{quote})]")[:5]:
-        if _key(element.text_content()) != key:
-            continue
-        if _DECK_CLASS.search(" ".join((element.get("class") or "", element.get("id") or ""))):
-            return False
-        parent = element.getparent()
-        if parent is None:
-            continue
-        siblings = [s for s in parent if s is not element and s.tag == "p" and len(s.text_content()) > 80]
-        if len(siblings) >= 2:
-            return True
-    return False
 
 
 def markup_text(source: str) -> str:

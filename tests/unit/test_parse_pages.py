@@ -28,10 +28,12 @@ def test_german_page_in_undeclared_windows_1252():
     assert article.language == "de"
     assert article.site_name == "Motorwelt Online"
     paragraphs = article.body.split("\n\n")
-    assert paragraphs[0].startswith("Daimler und Renault-Nissan haben am Mittwoch in Brüssel")
+    # The standfirst is part of the article (issue 13: rules must match the lead).
+    assert paragraphs[0] == "Die beiden Autobauer wollen Plattformen und Motoren teilen."
+    assert paragraphs[1].startswith("Daimler und Renault-Nissan haben am Mittwoch in Brüssel")
     assert paragraphs[-1].endswith("über fünf Jahre.")
-    assert len(paragraphs) == 3
-    for furniture in ("Von Karl", "Plattformen und Motoren teilen", "Lesen Sie auch", "Kommentare",
+    assert len(paragraphs) == 4
+    for furniture in ("Von Karl", "Lesen Sie auch", "Kommentare",
                       "Diskutieren", "Impressum", "Rechte vorbehalten", "Artikel teilen"):  # fmt: skip
         assert furniture not in article.body
 
