@@ -23,7 +23,7 @@ from monitor.parse.body import extract_body, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
 from monitor.parse.decode import decode_html
 from monitor.parse.fields import choose_language, choose_title, first, squash
-from monitor.parse.language import detect_language
+from monitor.parse.language import resolve_language
 from monitor.parse.quality import Extraction
 from monitor.parse.structured import Hints, collect_hints
 from monitor.urls import canonical_url, host_of
@@ -107,7 +107,7 @@ def parse_html(
         authors=authors,
         published_at=published_at,
         modified_at=first_date(hints.modified),
-        language=choose_language(hints.languages) or detect_language(f"{title}\n{body}"),
+        language=resolve_language(choose_language(hints.languages), f"{title}\n{body}"),
         description=first(hints.descriptions),
         section=first(hints.sections, limit=200),
         site_name=first(hints.site_names, limit=200),
