@@ -12,8 +12,10 @@ Three steps, each general rather than tuned to one site:
    asides, footers): each of its XPath passes and tree copies then walks a smaller tree,
    and the text it extracts stays the same.
 3. ``clean_lines`` drops what trafilatura keeps but a body never holds: the headline and
-   standfirst repeated at the top, and furniture lines ("Read more:", "Sign up for our
+   byline repeated at the top, and furniture lines ("Read more:", "Sign up for our
    newsletter", copyright notices) in the main newsroom languages.
+4. ``quality``/``fallback`` check the text against the page and replace a failed
+   extraction; ``lead`` puts the visible standfirst first when the extractor left it out.
 
 When nothing is extracted from a tree that holds almost no text (libxml2 drops what is
 nested deeper than 255 levels), ``markup_text`` reads the paragraphs from the markup.
@@ -25,13 +27,17 @@ import copy
 import html as html_lib
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.authors import is_byline
 from monitor.parse.boilerplate import is_furniture
+from monitor.parse.fallback import choose
+from monitor.parse.lead import find_lead, with_lead
+from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
 
 with warnings.catch_warnings():
     # trafilatura's downloader probes for optional SOCKS support; we never download with it.
@@ -60,15 +66,11 @@ _INVISIBLE = re.compile(
 )
 _BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|h[1-6]|li|br|tr|section|article|blockquote)\b)[^>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
-# Class names publishers give the standfirst (English, German, French, Spanish, Italian).
-_DECK_CLASS = re.compile(
-    r"dek|standfirst|summary|subtitle|subhead|strap|teaser|intro|lede|lead|excerpt|vorspann|chapo|chapeau"
-    r"|sapo|entradilla|sommario|occhiello|catenaccio",
-    re.IGNORECASE,
-)
 #: Elements trafilatura deletes, subtree and all, before every read of the tree (see
 #: ``strip_unread``); scripts other than JSON-LD and the ``<head>`` are handled apart.
 _UNREAD = ("style", "svg", "aside", "footer", "fencedframe")
+#: An aside or footer with more than this share of the page's paragraph text wraps the article.
+_WRAPPER_SHARE = 0.75
 #: A tree with less text than this after extraction failed lost its text to libxml2.
 _SPARSE_TREE = 200
 #: Classes of tooltips and hover cards, which readers see only on demand.
@@ -84,9 +86,14 @@ def extract_body(
     descriptions: Iterable[str] = (),
     authors: Iterable[str] = (),
     markup: str | None = None,
-) -> str:
-    """The main text of ``tree`` as paragraphs separated by blank lines ("" if none).
+    article_body: str | None = None,
+) -> Extraction:
+    """The main text of ``tree`` as paragraphs separated by blank lines, and how it was found.
 
+    trafilatura's fast mode runs first; ``quality.assess`` checks its text against the page
+    (empty, only the title, a menu, far shorter than the main text block or the JSON-LD
+    ``articleBody``) and only then are the alternatives tried and ranked
+    (``fallback.choose``). An empty text means every candidate failed: ``problem`` says why.
     ``markup`` is the page's source: when nothing is extracted and the tree holds almost
     no text, ``markup_text`` reads the paragraphs from it instead. ``tree`` is pruned in
     place: call this after every other field has been read.
@@ -94,15 +101,43 @@ def extract_body(
     prune_hidden(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
-    options = copy.copy(_EXTRACTOR)
-    options.url = url
-    options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
-    text = trafilatura.extract(tree, options=options)
-    lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)
-    body = tidy("\n\n".join(lines))
-    if not body and sparse and markup is not None:
-        return markup_text(markup)
-    return body
+    titles, descriptions, authors = list(titles), list(descriptions), list(authors)
+
+    def run(**changes: object) -> str:
+        options = copy.copy(_EXTRACTOR)
+        for name, value in changes.items():
+            setattr(options, name, value)
+        options.url = url
+        options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
+        text = trafilatura.extract(tree, options=options)
+        return tidy("\n\n".join(clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)))
+
+    main = run()
+    if not main and sparse and markup is not None:
+        return Extraction(markup_text(markup), "markup")
+    page = PageSignals.of(tree, article_body)
+    alternatives: list[tuple[str, Callable[[], str]]] = [
+        ("trafilatura-full", lambda: run(fast=False)),
+        ("trafilatura-recall", lambda: run(fast=False, focus="recall")),
+        ("trafilatura-precision", lambda: run(fast=False, focus="precision")),
+        ("json-ld", lambda: tidy(article_body or "")),
+        ("main-block", lambda: tidy(page.block_text) if _block_fits(main, page, titles) else ""),
+        ("description", lambda: tidy(next((d for d in descriptions if d.strip()), ""))),
+    ]
+    chosen = choose(("trafilatura", main), alternatives, page, titles)
+    if not chosen.text:
+        return chosen
+    # The standfirst belongs to the article even when it sits outside the extracted block.
+    return replace(chosen, text=with_lead(chosen.text, find_lead(tree, descriptions)))
+
+
+def _block_fits(main: str, page: PageSignals, titles: list[str]) -> bool:
+    """True when the main block may stand for the article: ``main`` is no article, or part of it.
+
+    A block that does not hold the text trafilatura found is often a comment thread.
+    """
+    lines = [line for line in main.splitlines() if line.strip()]
+    return is_hard(assess(main, page, titles)) or overlap(lines, page.block_keys) >= OVERLAP
 
 
 def _has_text(tree: lxml_html.HtmlElement, chars: int) -> bool:
@@ -179,7 +214,32 @@ def strip_unread(tree: lxml_html.HtmlElement) -> None:
         if removed:
             script.tail = None
             removed[-1].addprevious(script)
+    _keep_page_wrappers(tree)
     etree.strip_elements(tree, *_UNREAD, with_tail=False)
+
+
+def _keep_page_wrappers(tree: lxml_html.HtmlElement) -> None:
+    """Turn an ``<aside>`` or ``<footer>`` holding most of the page's paragraphs into a ``<div>``.
+
+    Broken markup (an aside left open) can make one wrap the whole article; deleting it
+    as furniture, as trafilatura does, would then lose the article. A sidebar of teasers
+    can hold much text too, but seldom most of the paragraph text.
+    """
+    wrappers = [
+        e
+        for e in tree.iter("aside", "footer")
+        if not any(a.tag in ("aside", "footer") for a in e.iterancestors())
+    ]
+    if not wrappers:
+        return
+    total = _paragraph_text(tree)
+    for element in wrappers:
+        if total and _paragraph_text(element) > _WRAPPER_SHARE * total:
+            element.tag = "div"
+
+
+def _paragraph_text(element: lxml_html.HtmlElement) -> int:
+    return sum(len(p.text_content()) for p in element.iter("p"))
 
 
 def _is_json_ld(element: lxml_html.HtmlElement) -> bool:
@@ -200,17 +260,15 @@ def clean_lines(
     descriptions: Iterable[str],
     authors: Iterable[str] = (),
 ) -> list[str]:
-    """Drop the headline, byline and standfirst repeated at the top, and furniture lines."""
+    """Drop the headline and byline repeated at the top, and furniture lines (the standfirst stays)."""
     kept = [line.strip() for line in lines if line.strip()]
     heads = {_key(t) for t in titles if _key(t)}
-    decks = {_key(d) for d in descriptions if _key(d)}
     names = list(authors)
     for _ in range(4):
         if len(kept) < 2:
             break
         first = kept[0]
-        standfirst = _key(first) in decks and not _is_body_paragraph(tree, first)
-        if not (_key(first) in heads or is_byline(first, names) or standfirst):
+        if not (_key(first) in heads or is_byline(first, names)):
             break
         kept.pop(0)
     return [line for line in kept if not is_furniture(line)]
@@ -218,31 +276,6 @@ def clean_lines(
 
 def _key(text: str) -> str:
     return _NON_WORD.sub("", text).casefold()
-
-
-def _is_body_paragraph(tree: lxml_html.HtmlElement, line: str) -> bool:
-    """True when ``line`` is a ``<p>`` among sibling paragraphs, i.e. the article's first one.
-
-    A standfirst repeats the meta description in a header; a first paragraph that the
-    publisher also used as the description sits beside the rest of the text.
-    """
-    key = _key(line)
-    probe = line.strip()[:40]
-    if "'" in probe and '"' in probe:
-        return True
-    quote = '"' if "'" in probe else "'"
-    for element in tree.xpath(f"//p[contains(., {quote}{probe}{quote})]")[:5]:
-        if _key(element.text_content()) != key:
-            continue
-        if _DECK_CLASS.search(" ".join((element.get("class") or "", element.get("id") or ""))):
-            return False
-        parent = element.getparent()
-        if parent is None:
-            continue
-        siblings = [s for s in parent if s is not element and s.tag == "p" and len(s.text_content()) > 80]
-        if len(siblings) >= 2:
-            return True
-    return False
 
 
 def markup_text(source: str) -> str:

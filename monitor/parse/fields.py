@@ -21,7 +21,10 @@ _NON_WORD = re.compile(r"[\W_]+")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{2,8})*$")
 _ISO_639_2 = {"eng": "en", "deu": "de", "ger": "de", "fra": "fr", "fre": "fr", "spa": "es", "ita": "it",
               "por": "pt", "nld": "nl", "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "rus": "ru",
-              "pol": "pl", "swe": "sv", "tur": "tr", "kor": "ko", "ara": "ar"}  # fmt: skip
+              "pol": "pl", "swe": "sv", "tur": "tr", "kor": "ko", "ara": "ar",
+              # Country codes publishers write for the language (Korea, Japan, China, Greece...).
+              "kr": "ko", "jp": "ja", "cn": "zh", "gr": "el", "cz": "cs", "dk": "da", "se": "sv",
+              "ua": "uk", "br": "pt"}  # fmt: skip
 
 
 def squash(text: str) -> str:

@@ -1,74 +1,57 @@
-"""Language of a page that does not declare one, guessed from its text.
+"""Language of a page's text, identified by py3langid (a langid.py model shipped in the package).
 
-Declared languages (``<html lang>``, JSON-LD ``inLanguage``, ``og:locale``) always win;
-this is the fallback. Scripts that belong to one language (kana, Hangul, Thai...) decide
-at once; otherwise the share of each language's commonest function words does. No model
-and no dependency: news text is long enough for stop words to separate the languages a
-media monitor meets, and it costs microseconds.
+py3langid does the heavy lifting: a naive Bayes model over byte n-grams, trained on 97
+languages, that tells Bulgarian from Russian, Romanian from Portuguese, knows Finnish, and
+does not call a Chinese text Japanese for one "・". It needs no download and classifies a
+sample in well under a millisecond. Probabilities are normalised so that ``page`` can
+trust a confident detection over a publisher's declaration (``inLanguage: "kr"`` on a
+Korean page, a site-wide ``<html lang="en">`` on a German article).
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
+import warnings
 
-_WORD = re.compile(r"[^\W\d_]+")
-_SAMPLE = 4000
-_MIN_WORDS = 20
-_MIN_SHARE = 0.08
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-_SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("ja", re.compile(r"[\u3040-\u30ff]")),
-    ("ko", re.compile(r"[\uac00-\ud7af]")),
-    ("zh", re.compile(r"[\u4e00-\u9fff]")),
-    ("th", re.compile(r"[\u0e00-\u0e7f]")),
-    ("el", re.compile(r"[\u0370-\u03ff]")),
-    ("he", re.compile(r"[\u0590-\u05ff]")),
-    ("ar", re.compile(r"[\u0600-\u06ff]")),
-    ("hi", re.compile(r"[\u0900-\u097f]")),
-)
+_SAMPLE = 3000
+#: Fewer letters than this are too little to identify a language with.
+_MIN_LETTERS = 20
+#: A detection at least this probable wins over a declared language.
+CONFIDENT = 0.95
+_IDENTIFIER: LanguageIdentifier | None = None
 
-_ANY_SCRIPT = re.compile("[" + "".join(pattern.pattern[1:-1] for _, pattern in _SCRIPTS) + "]")
 
-_STOP_WORDS = {
-    "en": "the and of to in is that for it with was on as are be this by have from he said at",
-    "de": "der die und das ist nicht mit den von zu sich des auf für ein eine dem im auch wird",
-    "fr": "le la les et des est un une du que dans pour qui pas sur au avec ce il sont",
-    "es": "el la de que y los en del las un por con una para es se al lo como más",
-    "it": "il di che la e per un una del non con sono della le si da nel gli anche è",
-    "pt": "o a de que e do da em um para com não uma os no se na por mais as dos é",
-    "nl": "de het een en van is dat op te in zijn met voor niet die er ook aan wordt bij",
-    "sv": "och att det som en är av för med till den på har inte om ett de var sig",
-    "da": "og at det er en til på af med for den de ikke som har et om der var fra",
-    "no": "og det er til på som en av for med ikke har de at den et om var fra",
-    "pl": "i w na nie z się to że do jest o jak co po ale od za przez dla jego",
-    "cs": "a se na je v že to s z do o jako k by ve pro jsou ale tak jeho",
-    "tr": "ve bir bu da de için ile çok olarak daha gibi en ne olan sonra kadar ama her",
-    "id": "yang dan di ini itu dengan untuk dari dalam tidak akan pada adalah ke juga karena ada oleh",
-    "ru": "и в не на что с по это как из к но за у от о для же так его",
-    "uk": "і в не на що з та до це як у за від про для але його й ще вже",
-}
-_STOP_SETS = {code: frozenset(words.split()) for code, words in _STOP_WORDS.items()}
+def _identifier() -> LanguageIdentifier:
+    global _IDENTIFIER  # loaded on first use: the model takes a few hundred milliseconds
+    if _IDENTIFIER is None:
+        _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _IDENTIFIER
+
+
+def identify(text: str) -> tuple[str, float] | None:
+    """The ISO 639-1 code of ``text`` and its probability, or None for too little text."""
+    sample = text[:_SAMPLE]
+    if sum(ch.isalpha() for ch in sample) < _MIN_LETTERS:
+        return None
+    code, probability = _identifier().classify(sample)
+    return str(code), float(probability)
 
 
 def detect_language(text: str) -> str | None:
-    """An ISO 639-1 code for ``text``, or None when the sample is too short or unclear."""
-    sample = text[:_SAMPLE]
-    letters = _WORD.findall(sample)
-    if not letters:
-        return None
-    if len(_ANY_SCRIPT.findall(sample)) >= 20:  # one pass first: most pages use none of them
-        for code, script in _SCRIPTS:
-            if len(script.findall(sample)) >= 20:
-                if code == "zh" and _SCRIPTS[0][1].search(sample):
-                    return "ja"
-                return code
-    words = [w.casefold() for w in letters]
-    if len(words) < _MIN_WORDS:
-        return None
-    counts = Counter(words)
-    scores = {
-        code: sum(counts[w] for w in stop if w in counts) / len(words) for code, stop in _STOP_SETS.items()
-    }
-    best = max(scores, key=scores.__getitem__)
-    return best if scores[best] >= _MIN_SHARE else None
+    """An ISO 639-1 code for ``text``, or None when the sample is too short."""
+    found = identify(text)
+    return found[0] if found else None
+
+
+def resolve_language(declared: str | None, text: str) -> str | None:
+    """The declared language, unless a confident detection of ``text`` says otherwise."""
+    found = identify(text)
+    if found is None:
+        return declared
+    code, probability = found
+    if declared is None or (code != declared and probability >= CONFIDENT):
+        return code if len(code) == 2 else declared
+    return declared

@@ -23,7 +23,8 @@ from monitor.parse.body import extract_body, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
 from monitor.parse.decode import decode_html
 from monitor.parse.fields import choose_language, choose_title, first, squash
-from monitor.parse.language import detect_language
+from monitor.parse.language import resolve_language
+from monitor.parse.quality import Extraction
 from monitor.parse.structured import Hints, collect_hints
 from monitor.urls import canonical_url, host_of
 
@@ -74,16 +75,29 @@ def parse_html(
     authors = _authors(tree, hints, found, site_names)
     published_at = _published(tree, hints, found, page_url)
     # Last: the body extraction prunes the tree in place.
-    body = found.get("body") or extract_body(
-        tree,
-        page_url or None,
-        titles=[title, *hints.titles],
-        descriptions=hints.descriptions,
-        authors=authors,
-        markup=text,
-    )
+    if found.get("body"):
+        extraction = Extraction(found["body"], "selector")
+    else:
+        extraction = extract_body(
+            tree,
+            page_url or None,
+            titles=[title, *hints.titles],
+            descriptions=hints.descriptions,
+            authors=authors,
+            markup=text,
+            article_body=hints.article_body,
+        )
+    body = extraction.text
     if not title and not body:
         raise ParseError("no title and no text found in the page")
+    if not body:
+        # Never an article without text: the caller records the failure and its reason.
+        raise ParseError(f"no article text found ({extraction.problem or 'empty page'})")
+    extra: dict[str, str] = {"extraction": extraction.method}
+    if extraction.problem:
+        extra["extraction_problem"] = extraction.problem
+    if hints.article_type:
+        extra["schema_type"] = hints.article_type
 
     return Article(
         url=page_url,
@@ -93,12 +107,12 @@ def parse_html(
         authors=authors,
         published_at=published_at,
         modified_at=first_date(hints.modified),
-        language=choose_language(hints.languages) or detect_language(f"{title}\n{body}"),
+        language=resolve_language(choose_language(hints.languages), f"{title}\n{body}"),
         description=first(hints.descriptions),
         section=first(hints.sections, limit=200),
         site_name=first(hints.site_names, limit=200),
         source=source,
-        extra={"schema_type": hints.article_type} if hints.article_type else {},
+        extra=extra,
     )
 
 

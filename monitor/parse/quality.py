@@ -1,0 +1,180 @@
+"""Is an extracted body the article? General signals, measured on the page's own tree.
+
+An extractor that fails rarely fails loudly: it returns the navigation menu, the headline
+alone, or the first two paragraphs before an ad slot. A monitor that stores such a body
+misses the story without anyone noticing, so every extraction is checked against what the
+page itself shows:
+
+- **empty** or **only the title**: nothing but the headline (or nothing) is left;
+- **menu**: most lines are the text of a link on the page (navigation, teaser lists);
+- **short**: far shorter than the page's main text block (``main_block``, a
+  readability-style score: each paragraph's non-link text is credited to its parent and,
+  decreasingly, to three more ancestors, and the best-scored element wins) or than the publisher's own
+  JSON-LD ``articleBody``.
+
+No per-site rule: the thresholds are ratios of the page's own figures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import html as lxml_html
+
+_WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+_NON_WORD = re.compile(r"\W+")
+#: Paragraphs, whose text ``main_block`` credits to their ancestors (menus are lists, not these).
+_SCORED_TAGS = ("p", "pre", "blockquote")
+#: What ``block_text`` reads of the chosen block.
+_TEXT_TAGS = ("p", "pre", "blockquote", "li", "h2", "h3")
+_MIN_PARAGRAPH = 25
+#: Ancestors credited with a paragraph's text: 1 for the parent, 1/2, 1/3, 1/4 above it, so
+#: that an article cut into many small containers still beats any one of them.
+_DEPTH = 4
+#: A sibling of the best block scoring this share of it continues the article.
+_SIBLING_SHARE = 0.2
+#: Below this share of the reference the body is "short" (the page shows far more text).
+SHORT_RATIO = 0.3
+#: A reference shorter than this (word characters) is no evidence that text is missing.
+MIN_REFERENCE = 700
+#: Share of the body that must be lines of the main block for the block to be its reference.
+OVERLAP = 0.3
+#: A body whose lines are link texts for more than this share of its characters is a menu.
+MENU_RATIO = 0.6
+#: Problems after which the text must not be stored; "short" still keeps the best we have.
+HARD_PROBLEMS = frozenset({"empty", "only-title", "menu"})
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """A body and how it was obtained: the extractor that won and, if any, what was wrong.
+
+    ``problem`` names why the main extraction was rejected when a fallback won, or why
+    every candidate failed; it is what a status page or an operator alert reports.
+    """
+
+    text: str
+    method: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageSignals:
+    """What a body is measured against: link texts and the main text block of the page."""
+
+    link_texts: frozenset[str]
+    block_text: str
+    block_keys: frozenset[str]
+    block_size: int
+    article_body_size: int
+
+    @classmethod
+    def of(cls, tree: lxml_html.HtmlElement, article_body: str | None = None) -> PageSignals:
+        """Read the signals from ``tree`` (already pruned of hidden and unread elements)."""
+        links = frozenset(k for a in tree.iter("a") if len(k := key(a.text_content())) > 1)
+        block = main_block(tree)
+        keys = frozenset(key(line) for line in block.splitlines() if line.strip())
+        return cls(links, block, keys, size(block), size(article_body or ""))
+
+
+def key(text: str) -> str:
+    """Text reduced to its word characters, case-folded: the form lines are compared in."""
+    return _NON_WORD.sub("", text).casefold()
+
+
+def size(text: str) -> int:
+    """Word characters of ``text``: a length that means the same in every script.
+
+    Counting words would make a Japanese or Chinese article, written without spaces, a
+    few dozen "words" long.
+    """
+    return sum(len(w) for w in _WORD.findall(text))
+
+
+def main_block(tree: lxml_html.HtmlElement) -> str:
+    """The text of the element holding the most paragraph text that is not link text.
+
+    The readability score in its simplest form: each paragraph's text (less its links)
+    counts fully for its parent, half for its grandparent, a third and a quarter above.
+    """
+    scores: dict[lxml_html.HtmlElement, float] = {}
+    for element in tree.iter(*_SCORED_TAGS):
+        text = element.text_content()
+        if len(text) < _MIN_PARAGRAPH:
+            continue
+        linked = sum(len(a.text_content()) for a in element.iter("a"))
+        value = len(text) - linked
+        if value < _MIN_PARAGRAPH:
+            continue
+        for depth, ancestor in enumerate(element.iterancestors(), start=1):
+            scores[ancestor] = scores.get(ancestor, 0.0) + value / depth
+            if depth == _DEPTH:
+                break
+    if not scores:
+        return ""
+    best = max(scores, key=scores.__getitem__)
+    parent = best.getparent()
+    if parent is None:
+        return block_text(best)
+    # Readability's sibling step: an article cut into several containers by ad slots
+    # continues in the siblings of the best one.
+    threshold = _SIBLING_SHARE * scores[best]
+    parts = [block_text(s) for s in parent if s is best or scores.get(s, 0.0) >= threshold]
+    return "\n\n".join(part for part in parts if part)
+
+
+def block_text(element: lxml_html.HtmlElement) -> str:
+    """The paragraphs of ``element`` one per line (its own text when it has none)."""
+    lines = []
+    for child in element.iter(*_TEXT_TAGS):
+        if any(a.tag in _TEXT_TAGS for a in child.iterancestors()):
+            continue  # a list item inside a paragraph-like parent is read with it
+        text = _SPACE.sub(" ", " ".join(child.itertext())).strip()
+        if text:
+            lines.append(text)
+    if not lines:
+        return _SPACE.sub(" ", " ".join(element.itertext())).strip()
+    return "\n\n".join(lines)
+
+
+def assess(text: str, page: PageSignals, titles: Iterable[str] = ()) -> str | None:
+    """What is wrong with ``text`` as the article's body, or None when nothing is."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "empty"
+    heads = {key(t) for t in titles if key(t)}
+    rest = [line for line in lines if key(line) not in heads]
+    if not rest:
+        return "only-title"
+    total = sum(len(line) for line in rest)
+    linked = sum(len(line) for line in rest if key(line) in page.link_texts)
+    if len(rest) >= 3 and linked > MENU_RATIO * total:
+        return "menu"
+    count = sum(size(line) for line in rest)
+    reference = page.article_body_size
+    if overlap(rest, page.block_keys) >= OVERLAP:
+        # The main block is this article (not a comment thread beside it): compare with it.
+        reference = max(reference, page.block_size)
+    if reference >= MIN_REFERENCE and count < SHORT_RATIO * reference:
+        return f"short: {count} of {reference} characters"
+    return None
+
+
+def overlap(lines: list[str], keys: frozenset[str]) -> float:
+    """Share of ``lines`` (by length) that are also lines of the main block."""
+    total = sum(len(line) for line in lines)
+    shared = sum(len(line) for line in lines if key(line) in keys)
+    return shared / total if total else 0.0
+
+
+def is_hard(problem: str | None) -> bool:
+    """True when a body with ``problem`` must not be stored as the article."""
+    return problem is not None and problem.split(":", 1)[0] in HARD_PROBLEMS
+
+
+def quality(text: str, page: PageSignals) -> float:
+    """Words of the lines that are not link texts: the figure candidates are ranked by."""
+    return float(sum(size(line) for line in text.splitlines() if key(line) not in page.link_texts))
