@@ -20,9 +20,9 @@ from monitor.notify import DispatchReport, Templates, render_alert
 from monitor.notify.probe import probe_channel
 from monitor.notify.targets import target_key, target_label
 from monitor.redact import redact
-from monitor.store.database import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
+from monitor.store.database import Database, recent_alerts
 from monitor.store.models import AlertRow
-from monitor.store.outbox import also_reported_by
+from monitor.store.outbox import ALERT_STATUSES, also_reported_by, retry_failed_alerts
 
 
 def register(main: click.Group) -> None:

@@ -32,12 +32,7 @@ from monitor.config.dburl import driver_url
 from monitor.errors import StorageError, quoted
 from monitor.store.dialects import conflict_insert
 from monitor.store.models import AlertRow, ArticleRow, ArticleURL, MatchRow, Story, StoryBand
-
-# The outbox queries live in monitor.store.outbox; these names stay importable from here.
-from monitor.store.outbox import ALERT_STATUSES as ALERT_STATUSES
-from monitor.store.outbox import claim_alerts as claim_alerts
-from monitor.store.outbox import finish_alert as finish_alert
-from monitor.store.outbox import retry_failed_alerts as retry_failed_alerts
+from monitor.store.outbox import ALERT_STATUSES
 from monitor.store.stories import SIMILARITY_THRESHOLD, Signature
 from monitor.urls import canonical_url as _canonical
 

@@ -34,7 +34,6 @@ from monitor.store.models import Base, UTCDateTime
 
 UPGRADE_COMMAND = "monitor db upgrade"
 MIGRATION_LOCK = 0x6D6F64  # PostgreSQL advisory lock class of monitor's migrations ("mod")
-VERSION_TABLE = "alembic_version"
 
 
 @functools.cache

@@ -25,15 +25,9 @@ from monitor.demo.smtpsink import SmtpSink
 from monitor.errors import NotifyError, StorageError
 from monitor.notify import Dispatcher, Templates, backoff
 from monitor.notify.policy import RulePolicy, digest_key, quiet_until, window_end
-from monitor.store.database import (
-    Database,
-    claim_alerts,
-    finish_alert,
-    retry_failed_alerts,
-    save_article,
-    save_match,
-)
+from monitor.store.database import Database, save_article, save_match
 from monitor.store.models import AlertRow, DigestRow
+from monitor.store.outbox import claim_alerts, finish_alert, retry_failed_alerts
 from monitor.store.schema import upgrade
 
 BERLIN = ZoneInfo("Europe/Berlin")

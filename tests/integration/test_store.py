@@ -17,17 +17,15 @@ from monitor.store.database import (
     Database,
     SavedArticle,
     UnstorableArticle,
-    claim_alerts,
     counts,
-    finish_alert,
     known_urls,
     recent_alerts,
-    retry_failed_alerts,
     save_article,
     save_match,
 )
-from monitor.store.models import AlertRow, ArticleRow, MatchRow
-from monitor.store.runs import failures_of, start_run
+from monitor.store.models import AlertRow, ArticleRow, CrawlFailure, MatchRow
+from monitor.store.outbox import claim_alerts, finish_alert, retry_failed_alerts
+from monitor.store.runs import start_run
 from monitor.watch.rules import RuleSet
 
 NOW = datetime(2010, 4, 6, 18, 0, tzinfo=UTC)
@@ -325,6 +323,24 @@ def test_the_upgrade_remembers_stored_articles_fetched_urls(database: Database) 
         upgraded.close()
 
 
+def test_source_health_alert_since_is_dropped_and_comes_back_on_downgrade(database: Database) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from monitor.store.schema import alembic_config, head, upgrade
+
+    def columns() -> set[str]:
+        return {column["name"] for column in inspect(database.engine).get_columns("source_health")}
+
+    database.close()
+    assert "alert_since" not in columns()
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert "alert_since" in columns()
+    assert upgrade(database.engine) == ("0004", head())
+    assert "alert_since" not in columns()
+
+
 @pytest.mark.postgres
 def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_stored(
     postgres_url: str, tmp_path: Path
@@ -347,7 +363,7 @@ def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_
         assert counts.failed == {"unstorable": 1}
         with database.transaction() as session:
             assert session.scalar(select(func.count()).select_from(ArticleRow)) == 3
-            (failure,) = failures_of(session, run_id)
+            (failure,) = session.scalars(select(CrawlFailure).where(CrawlFailure.run_id == run_id))
             assert (failure.url, failure.reason) == ("https://s.example/bad", "unstorable")
             assert "DataError" in failure.detail or "StringDataRightTruncation" in failure.detail
     finally:
