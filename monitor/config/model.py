@@ -40,6 +40,7 @@ from monitor.config.crawl import (
     read_operator,
     read_polling,
 )
+from monitor.config.dburl import sqlite_file, with_sqlite_file
 from monitor.config.yamlfile import Node, expand_env, load_yaml
 from monitor.errors import ConfigError, quoted
 
@@ -558,10 +559,10 @@ class _Reader:
 
 def _resolve_sqlite(url: str, base: Path) -> str:
     """Make a relative ``sqlite:///file.db`` relative to the config file, not the cwd."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((base / url[len(prefix) :]).resolve())
-    return url
+    path = sqlite_file(url)
+    if path is None or path.is_absolute():
+        return url
+    return with_sqlite_file(url, (base / path).resolve())
 
 
 def _positive_int(value: Any) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from monitor.article import Article
-from monitor.config.dburl import driver_url
+from monitor.config.dburl import driver_url, is_sqlite
 from monitor.errors import StorageError, quoted
 from monitor.store.dialects import conflict_insert
 from monitor.store.models import AlertRow, ArticleRow, ArticleURL, MatchRow, Story, StoryBand
@@ -74,7 +74,7 @@ class Database:
 
 
 def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
+    if is_sqlite(url):
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
