@@ -259,7 +259,7 @@ channels:
     cpu = children_cpu() - cpu
     if not result.ok:
         raise SystemExit(f"full pipeline crawl failed: {result.error}")
-    database = Database(config.database_url)
+    database = Database.open(config.database_url)
     with database.transaction() as session:
         stored = session.scalar(select(func.count()).select_from(ArticleRow)) or 0
         matches = session.scalar(select(func.count()).select_from(MatchRow)) or 0

@@ -77,7 +77,7 @@ sources:
 """,
             encoding="utf-8",
         )
-        Database(f"sqlite:///{tmp_path / 'monitor.db'}").close()  # the schema first: no race on it
+        Database.open(f"sqlite:///{tmp_path / 'monitor.db'}").close()  # the schema first: no race on it
         env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
         env["SCRAPY_SETTINGS_MODULE"] = "monitor.crawl.settings"
         command = [
@@ -112,7 +112,7 @@ sources:
     assert set(fetched) == {"/sitemap.xml"} | {f"/news/{n}.html" for n in range(1, ARTICLES + 1)}
     assert max(fetched.values()) == 1, fetched.most_common(3)  # every page fetched once
 
-    database = Database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    database = Database.open(f"sqlite:///{tmp_path / 'monitor.db'}")
     with database.transaction() as session:
         stored = session.scalar(select(func.count()).select_from(ArticleRow))
         pages = list(session.scalars(select(CrawlRun.pages_fetched).where(CrawlRun.source == source)))

@@ -437,7 +437,7 @@ def test_an_outbox_from_the_first_release_is_upgraded_in_place(
         f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     )
     stamp, key = ("DATETIME", "INTEGER") if backend == "sqlite" else ("TIMESTAMP WITH TIME ZONE", "SERIAL")
-    old = Database(url, create=False)
+    old = Database(url)
     with old.engine.begin() as connection:  # the alerts table as 0.1.0 created it
         connection.execute(
             text(
@@ -449,13 +449,10 @@ def test_an_outbox_from_the_first_release_is_upgraded_in_place(
             )
         )
     with pytest.raises(StorageError, match="run `monitor db upgrade`"):
-        Database(url)  # an outdated schema is refused...
+        Database.open(url)  # an outdated schema is refused...
     upgrade(old.engine)  # ... until `monitor db upgrade` adds the new tables and columns
     old.close()
-    database = Database(url)
-    try:
+    with Database.open(url) as database:
         seed(database, 1)
         report = Dispatcher(database, {"team": (smtp_sink.mailto(),)}, clock=Clock(T0)).dispatch_due()
         assert report.sent == 1
-    finally:
-        database.close()

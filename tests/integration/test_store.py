@@ -315,12 +315,8 @@ def test_the_upgrade_remembers_stored_articles_fetched_urls(database: Database) 
             {"now": NOW.replace(tzinfo=None)},
         )
     upgrade(database.engine)
-    upgraded = Database(url)
-    try:
-        with upgraded.transaction() as session:
-            assert known_urls(session, ["https://a.example/a?cmp=rss"]) == {"https://a.example/a?cmp=rss"}
-    finally:
-        upgraded.close()
+    with Database.open(url) as upgraded, upgraded.transaction() as session:
+        assert known_urls(session, ["https://a.example/a?cmp=rss"]) == {"https://a.example/a?cmp=rss"}
 
 
 def test_source_health_alert_since_is_dropped_and_comes_back_on_downgrade(database: Database) -> None:
@@ -351,8 +347,7 @@ def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_
         encoding="utf-8",
     )
     config = load_config(config_path, environ={})
-    database = Database(postgres_url)
-    try:
+    with Database.open(postgres_url) as database:
         with database.transaction() as session:
             run_id = start_run(session, "s", NOW)
         ingester = Ingester(config, config.source("s"), RuleSet([]), database, run_id)
@@ -366,5 +361,3 @@ def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_
             (failure,) = session.scalars(select(CrawlFailure).where(CrawlFailure.run_id == run_id))
             assert (failure.url, failure.reason) == ("https://s.example/bad", "unstorable")
             assert "DataError" in failure.detail or "StringDataRightTruncation" in failure.detail
-    finally:
-        database.close()
