@@ -36,7 +36,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
-from monitor.config.model import Source, load_config
+from monitor.config.model import Source
+from monitor.crawl.context import CrawlContext
 from monitor.crawl.failures import describe
 from monitor.crawl.feeds import Entry, read_feed_document, read_sitemap
 from monitor.crawl.items import FailureItem, PageItem, ValidatorItem
@@ -68,26 +69,18 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
-        config = load_config(crawler.settings.get("MONITOR_CONFIG"))
+        context = CrawlContext.of(crawler)  # the config and database of this whole crawl
+        config = context.config
         spider.source = config.source(spider.source_name)
         spider.max_entries = config.crawl.max_entries
         spider.budget = spider.max_entries  # new article requests this crawl may still make
         spider.sitemap_budget = spider.max_entries  # child sitemaps it may still fetch
         spider.link_filter = LinkFilter(spider.source.follow, spider.source.deny)
-        # The schema is checked (and a new database migrated) once: by `monitor crawl` before
-        # it starts this process (it says so in MONITOR_SCHEMA_CHECKED), or here. The same
-        # engine then serves every feed or sitemap of the crawl; ``closed`` releases it.
-        spider.database = Database(
-            config.database_url, create=not crawler.settings.getbool("MONITOR_SCHEMA_CHECKED")
-        )
+        spider.database = context.database  # shared with the pipeline; closed at spider_closed
         with spider.database.transaction() as session:
             spider.validators = validators_for(session, [spider.source.url]).get(spider.source.url)
             spider.complete_at = last_complete(session, spider.source.name)
         return spider
-
-    def closed(self, reason: str) -> None:
-        """Release the database connections (Scrapy calls this when the crawl ends)."""
-        self.database.close()
 
     source: Source
     database: Database

@@ -12,8 +12,11 @@ as many as the source deserves, with the same arguments::
 the source URL; the others find it already seen and take requests from the shared queue
 as the first one adds them. A process leaves once the queue has stayed empty for
 ``MONITOR_FRONTIER_IDLE`` seconds; the last one out deletes the round's keys, so the next
-crawl starts afresh (keys also expire after ``CLOSESPIDER_TIMEOUT``, should every process
-die). Everything else (feeds, sitemaps, listings, parsing, storage) is ``NewsSpider``'s.
+crawl starts afresh. Should every process die, the keys expire on their own: each write to
+the queue or the fingerprint set renews its key's time to live (twice ``CLOSESPIDER_TIMEOUT``)
+in the same round trip (``ExpiringQueue``, ``ExpiringDupeFilter``), since Redis cannot give
+a time to live to a key that does not exist yet. Everything else (feeds, sitemaps,
+listings, parsing, storage) is ``NewsSpider``'s.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
 
 from spiders.news import NewsSpider
 
@@ -37,7 +42,8 @@ class RedisNewsSpider(NewsSpider):
     name = "redis_news"
     custom_settings: dict[str, Any] | None = {  # noqa: RUF012 (Scrapy declares it so)
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_QUEUE_CLASS": "spiders.redis_news.ExpiringQueue",
+        "DUPEFILTER_CLASS": "spiders.redis_news.ExpiringDupeFilter",
         # Kept when one process closes: the others are still working from it.
         "SCHEDULER_PERSIST": True,
         "SCHEDULER_QUEUE_KEY": "%(spider)s:requests",
@@ -88,10 +94,11 @@ class RedisNewsSpider(NewsSpider):
 
     def joined(self, spider: Any) -> None:
         """Count this process in, and keep the round's keys alive."""
-        server = self._redis()
-        server.incr(f"{self.name}:workers")
-        for key in self._keys():
-            server.expire(key, self.ttl)
+        with self._redis().pipeline() as pipe:  # MULTI: the counter never exists without a TTL
+            pipe.incr(f"{self.name}:workers")
+            for key in self._keys():
+                pipe.expire(key, self.ttl)
+            pipe.execute()
 
     def idle(self, spider: Any) -> None:
         """Stay while the shared queue has work or has been empty for less than the limit."""
@@ -115,3 +122,35 @@ class RedisNewsSpider(NewsSpider):
 def _shared(request: Any) -> Any:
     """The request with the dupefilter on: the frontier's fingerprint set decides who fetches."""
     return request.replace(dont_filter=False) if isinstance(request, scrapy.Request) else request
+
+
+class ExpiringQueue(PriorityQueue):
+    """scrapy-redis's priority queue whose key expires ``spider.ttl`` seconds after its last push."""
+
+    def push(self, request: Any) -> None:
+        """Add the request and renew the key's time to live, in one round trip."""
+        with self.server.pipeline() as pipe:
+            pipe.execute_command("ZADD", self.key, -request.priority, self._encode_request(request))
+            pipe.expire(self.key, self.spider.ttl)
+            pipe.execute()
+
+
+class ExpiringDupeFilter(RFPDupeFilter):
+    """scrapy-redis's fingerprint set whose key expires ``ttl`` seconds after its last new fingerprint."""
+
+    ttl = 600
+
+    @classmethod
+    def from_spider(cls, spider: Any) -> ExpiringDupeFilter:
+        """The spider's fingerprint set, with the spider's time to live."""
+        dupefilter: ExpiringDupeFilter = super().from_spider(spider)
+        dupefilter.ttl = spider.ttl
+        return dupefilter
+
+    def request_seen(self, request: Any) -> bool:
+        """Whether another process (or this one) has already asked for ``request``."""
+        with self.server.pipeline() as pipe:
+            pipe.sadd(self.key, self.request_fingerprint(request))
+            pipe.expire(self.key, self.ttl)
+            added, _ = pipe.execute()
+        return int(added) == 0

@@ -109,11 +109,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         url = f"sqlite:///{tmp_path / 'monitor.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    db = Database(url)
-    try:
+    with Database.open(url) as db:
         yield db
-    finally:
-        db.close()
 
 
 @pytest.fixture(scope="session")

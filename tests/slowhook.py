@@ -67,15 +67,11 @@ class SlowReceiver:
 def seed_alerts(database_url: str, count: int, channel: str = "team") -> None:
     """Store ``count`` unrelated stories, each matched once: ``count`` alerts due now."""
     now = datetime.now(UTC) - timedelta(minutes=1)
-    database = Database(database_url)
-    try:
-        with database.transaction() as session:
-            for index in range(count):
-                url = f"https://news.example/story/{index}"
-                words = " ".join(f"word{index}x{offset}" for offset in range(60))  # no two cluster
-                article = Article(url=url, canonical_url=url, title=f"Story {index}", body=words)
-                row = save_article(session, article, now)
-                assert row is not None
-                save_match(session, row, "alliance", ["Daimler"], "**Daimler**", [channel], now)
-    finally:
-        database.close()
+    with Database.open(database_url) as database, database.transaction() as session:
+        for index in range(count):
+            url = f"https://news.example/story/{index}"
+            words = " ".join(f"word{index}x{offset}" for offset in range(60))  # no two cluster
+            article = Article(url=url, canonical_url=url, title=f"Story {index}", body=words)
+            row = save_article(session, article, now)
+            assert row is not None
+            save_match(session, row, "alliance", ["Daimler"], "**Daimler**", [channel], now)

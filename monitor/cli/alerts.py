@@ -20,9 +20,9 @@ from monitor.notify import DispatchReport, Templates, render_alert
 from monitor.notify.probe import probe_channel
 from monitor.notify.targets import target_key, target_label
 from monitor.redact import redact
-from monitor.store.database import ALERT_STATUSES, Database, recent_alerts, retry_failed_alerts
+from monitor.store.database import Database, recent_alerts
 from monitor.store.models import AlertRow
-from monitor.store.outbox import also_reported_by
+from monitor.store.outbox import ALERT_STATUSES, also_reported_by, retry_failed_alerts
 
 
 def register(main: click.Group) -> None:
@@ -69,23 +69,19 @@ def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
     if ctx.invoked_subcommand is not None:
         return
     config = ctx.obj.config()
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            rows = recent_alerts(session, limit=limit, status=status)
-            for row in rows:
-                copies = len(also_reported_by(session, row.story_id, row.article_id))
-                also = f"  (+{copies} also reported)" if copies else ""
-                click.echo(
-                    f"#{row.id:<4} {row.status:8} {row.created_at:%Y-%m-%d %H:%M}  {row.rule} -> "
-                    f"{row.channel}  {row.article.title[:70]}  (attempts {row.attempts}){also}{_where(row)}"
-                )
-                if row.last_error and row.status != "sent":
-                    click.echo(f"       last error: {redact(row.last_error)}")
-            if not rows:
-                click.echo("no alerts" + (f" with status {status}" if status else ""))
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        rows = recent_alerts(session, limit=limit, status=status)
+        for row in rows:
+            copies = len(also_reported_by(session, row.story_id, row.article_id))
+            also = f"  (+{copies} also reported)" if copies else ""
+            click.echo(
+                f"#{row.id:<4} {row.status:8} {row.created_at:%Y-%m-%d %H:%M}  {row.rule} -> "
+                f"{row.channel}  {row.article.title[:70]}  (attempts {row.attempts}){also}{_where(row)}"
+            )
+            if row.last_error and row.status != "sent":
+                click.echo(f"       last error: {redact(row.last_error)}")
+        if not rows:
+            click.echo("no alerts" + (f" with status {status}" if status else ""))
 
 
 @alerts.command("show")
@@ -101,28 +97,24 @@ def alerts_show(state: Any, alert_id: int) -> None:
       ...
     """
     config = state.config()
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            row = session.get(AlertRow, alert_id)
-            if row is None:
-                raise click.ClickException(f"no alert #{alert_id}")
-            when = f" {row.sent_at:%Y-%m-%d %H:%M} UTC" if row.sent_at else ""
-            click.echo(f"alert #{row.id}: {row.status}{when} after {row.attempts} attempt(s){_where(row)}")
-            click.echo(f"rule {row.rule} -> channel {row.channel}")
-            if row.last_error:
-                click.echo(f"last error: {redact(row.last_error)}")
-            urls = config.channels.get(row.channel, ())
-            for index, url in enumerate(urls, start=1):
-                done = "delivered" if target_key(url) in row.delivered else "not delivered"
-                click.echo(f"  {target_label(row.channel, index, url)}: {done}")
-            copies = also_reported_by(session, row.story_id, row.article_id)
-            click.echo(f"story #{row.story_id}: {len(copies)} other copies")
-            zone = _zone(config, row.channel)
-            message = render_alert(row, zone, copies, Templates(config.templates))
-            click.echo(f"\n{message.title}\n\n{message.body}")
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        row = session.get(AlertRow, alert_id)
+        if row is None:
+            raise click.ClickException(f"no alert #{alert_id}")
+        when = f" {row.sent_at:%Y-%m-%d %H:%M} UTC" if row.sent_at else ""
+        click.echo(f"alert #{row.id}: {row.status}{when} after {row.attempts} attempt(s){_where(row)}")
+        click.echo(f"rule {row.rule} -> channel {row.channel}")
+        if row.last_error:
+            click.echo(f"last error: {redact(row.last_error)}")
+        urls = config.channels.get(row.channel, ())
+        for index, url in enumerate(urls, start=1):
+            done = "delivered" if target_key(url) in row.delivered else "not delivered"
+            click.echo(f"  {target_label(row.channel, index, url)}: {done}")
+        copies = also_reported_by(session, row.story_id, row.article_id)
+        click.echo(f"story #{row.story_id}: {len(copies)} other copies")
+        zone = _zone(config, row.channel)
+        message = render_alert(row, zone, copies, Templates(config.templates))
+        click.echo(f"\n{message.title}\n\n{message.body}")
 
 
 @alerts.command("send")
@@ -130,11 +122,8 @@ def alerts_show(state: Any, alert_id: int) -> None:
 def alerts_send(state: Any) -> None:
     """Send every due alert and digest now (what `monitor run` does every minute)."""
     config = state.config()
-    database = Database(config.database_url)
-    try:
+    with Database.open(config.database_url) as database:
         click.echo(report_line(dispatch(config, database)))
-    finally:
-        database.close()
 
 
 @alerts.command("retry")
@@ -142,14 +131,11 @@ def alerts_send(state: Any) -> None:
 def alerts_retry(state: Any) -> None:
     """Queue every failed alert and digest again and try to send it now."""
     config = state.config()
-    database = Database(config.database_url)
-    try:
+    with Database.open(config.database_url) as database:
         with database.transaction() as session:
             count = retry_failed_alerts(session, datetime.now(UTC))
         click.echo(f"{count} failed alert(s) queued again")
         click.echo(report_line(dispatch(config, database)))
-    finally:
-        database.close()
 
 
 @click.command("notify-test")

@@ -24,7 +24,7 @@ def db() -> None:
 
 def _open(state: Any) -> Database:
     config = state.config()
-    return Database(config.database_url, create=False)  # no schema check: these commands fix it
+    return Database(config.database_url)  # not Database.open: these commands fix the schema
 
 
 @db.command("upgrade")

@@ -121,11 +121,8 @@ def crawl(state: Any, sources: tuple[str, ...], no_dispatch: bool, parallel: int
     log_level = "INFO" if state.verbose else "WARNING"
     results = crawl_sources(config, chosen, parallel=parallel, log_level=log_level, on_done=_print_crawl)
     if not no_dispatch:
-        database = Database(config.database_url)
-        try:
+        with Database.open(config.database_url) as database:
             report = dispatch(config, database)
-        finally:
-            database.close()
         click.echo(f"alerts: {report.sent} sent, {report.retrying} retrying, {report.failed} failed")
     if any(not result.ok for result in results):
         raise SystemExit(1)
@@ -222,8 +219,7 @@ def backfill(state: Any, rule_name: str, since: datetime, notify: bool) -> None:
     """
     config = state.config()
     start = since
-    database = Database(config.database_url)
-    try:
+    with Database.open(config.database_url) as database:
         rules, errors = running_rules(database, config.rule_paths)
         for error in errors:
             click.echo(f"{error} (its last good version is used)", err=True)
@@ -250,5 +246,3 @@ def backfill(state: Any, rule_name: str, since: datetime, notify: bool) -> None:
             f"{len(report.hits)} hit(s) in {report.scanned} stored article(s) since "
             f"{start:%Y-%m-%d %H:%M} UTC; {sent}"
         )
-    finally:
-        database.close()

@@ -41,12 +41,8 @@ def status(state: Any, as_json: bool) -> None:
         last error 2026-11-26 09:20: robots-unavailable: robots.txt answered HTTP 503 ...
     """
     config = state.config()
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            rows = source_statuses(session, config, datetime.now(UTC))
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        rows = source_statuses(session, config, datetime.now(UTC))
     if as_json:
         for row in rows:
             click.echo(json.dumps(_as_dict(row)))

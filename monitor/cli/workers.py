@@ -65,7 +65,7 @@ def dispatch(state: Any, once: bool, every: float, metrics_address: str | None) 
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        database = Database(config.database_url)
+        database = Database.open(config.database_url)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
     address = metrics_address  # not monitor.yaml's metrics_port: that one is the scheduler's

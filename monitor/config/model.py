@@ -33,6 +33,7 @@ from typing import Any
 
 from monitor.config.channels import Channel, env_origin, read_apprise_file, read_channels
 from monitor.config.crawl import CrawlSettings, OperatorSettings, read_crawl, read_operator, read_polling
+from monitor.config.dburl import sqlite_file, with_sqlite_file
 from monitor.config.declare import (
     default_of,
     keys_of,
@@ -649,7 +650,7 @@ class _Reader:
 
 def _resolve_sqlite(url: str, base: Path) -> str:
     """Make a relative ``sqlite:///file.db`` relative to the config file, not the cwd."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((base / url[len(prefix) :]).resolve())
-    return url
+    path = sqlite_file(url)
+    if path is None or path.is_absolute():
+        return url
+    return with_sqlite_file(url, (base / path).resolve())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from monitor.config.model import load_config
+from monitor.crawl.context import CrawlContext
 from monitor.store.locks import Lock, crawl_lock
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class CrawlLock:
         path = self.crawler.settings.get("MONITOR_CONFIG")
         if not source or not path:
             return
-        self.lock = crawl_lock(load_config(path).database_url, source)
+        self.lock = crawl_lock(CrawlContext.of(self.crawler).config.database_url, source)
         if self.lock is None:
             log.warning("another crawl of %s is running; this one stops", source)
             # Item pipelines close before Scrapy's CoreStats records the reason: say it now.

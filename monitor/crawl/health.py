@@ -120,7 +120,7 @@ def _transition(
     previous = health.alert_state or "ok"
     if state == previous:
         return None
-    health.alert_state, health.alert_since = state, now
+    health.alert_state = state
     name = health.source
     if state == "failing":
         title = f"[monitor] source {name} is failing"

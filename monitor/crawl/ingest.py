@@ -370,7 +370,7 @@ def _work(
     database = None
     try:
         config = load_config(config_path)
-        database = Database(config.database_url, create=False)
+        database = Database(config.database_url)  # the crawl process checked the schema
         rules = load_ruleset(config, database)
         ingester = Ingester(config, config.source(source_name), rules, database, run_id)
         total = Counts()

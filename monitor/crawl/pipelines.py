@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.article import Article
-from monitor.config.model import Config, Source, load_config
+from monitor.config.model import Config, Source
+from monitor.crawl.context import CrawlContext
 from monitor.crawl.extensions import ALREADY_RUNNING
 from monitor.crawl.ingest import Counts, Ingester, IngestPool, Page, load_ruleset
 from monitor.crawl.items import FailureItem, PageItem, ValidatorItem
@@ -55,12 +56,10 @@ log = logging.getLogger(__name__)
 class StoragePipeline:
     """Ingests each ``PageItem``, records each ``FailureItem``, closes the crawl run."""
 
-    def __init__(self, crawler: Crawler, config: Config) -> None:
+    def __init__(self, crawler: Crawler, config: Config, database: Database) -> None:
         self.crawler = crawler
         self.config = config
-        self.database = Database(
-            config.database_url, create=not crawler.settings.getbool("MONITOR_SCHEMA_CHECKED")
-        )
+        self.database = database  # the crawl's, shared with the spider (closed at spider_closed)
         self.run_id: int | None = crawler.settings.getint("MONITOR_RUN_ID") or None
         workers = crawler.settings.getint("MONITOR_WORKERS", -1)
         self.workers = config.crawl.workers if workers < 0 else workers
@@ -75,11 +74,9 @@ class StoragePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
-        """Load the config named by the ``MONITOR_CONFIG`` setting."""
-        path = crawler.settings.get("MONITOR_CONFIG")
-        if not path:
-            raise MonitorError("MONITOR_CONFIG is not set; run crawls with `monitor crawl`")
-        return cls(crawler, load_config(path))
+        """Use the crawl's config and database (``CrawlContext``)."""
+        context = CrawlContext.of(crawler)
+        return cls(crawler, context.config, context.database)
 
     @property
     def source(self) -> Source:
@@ -217,7 +214,6 @@ class StoragePipeline:
                 status=status,
                 retry_after=int(stats.get_value("monitor/retry_after", 0) or 0) or None if stats else None,
             )
-        self.database.close()
 
 
 def _summary(reasons: Counter[str]) -> str:

@@ -89,7 +89,7 @@ def crawl_sources(
 ) -> list[CrawlResult]:
     """Crawl ``sources`` in child processes, ``parallel`` at a time; results in order."""
     sources = list(sources)
-    Database(config.database_url).close()  # a new database is migrated here, once, not by each thread
+    Database.open(config.database_url).close()  # a new database is migrated here, once, not by each thread
 
     def one(source: Source) -> CrawlResult:
         result = crawl_source(config, source, timeout=timeout, log_level=log_level)
@@ -103,12 +103,8 @@ def crawl_sources(
 
 def crawl_if_due(config: Config, source: Source, log_level: str = "WARNING") -> CrawlResult | None:
     """Crawl ``source`` unless adaptive polling or a ``Retry-After`` says not yet (None then)."""
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            due = is_due(health_of(session, source.name), datetime.now(UTC))
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        due = is_due(health_of(session, source.name), datetime.now(UTC))
     return crawl_source(config, source, log_level=log_level) if due else None
 
 
@@ -134,8 +130,7 @@ def crawl_source(
     env["SCRAPY_SETTINGS_MODULE"] = "monitor.crawl.settings"
     env["MONITOR_DATABASE_URL"] = config.database_url  # in the environment, not in `ps`
     started = time.monotonic()
-    database = Database(config.database_url)
-    try:
+    with Database.open(config.database_url) as database:
         _close_orphaned_runs(database, source.name)
         with database.transaction() as session:
             run_id = start_run(session, source.name, datetime.now(UTC))
@@ -191,8 +186,6 @@ def crawl_source(
         if notice is not None and not _tell_operator(config, notice):
             with database.transaction() as session:
                 health_of(session, source.name).alert_state = notice.previous  # try again next crawl
-    finally:
-        database.close()
     return result
 
 

@@ -111,12 +111,8 @@ def due(config: Config, source: Source) -> bool:
     from monitor.store.database import Database
     from monitor.store.runs import health_of
 
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            return is_due(health_of(session, source.name), datetime.now(UTC))
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        return is_due(health_of(session, source.name), datetime.now(UTC))
 
 
 def hand_to_scrapyd(config: Config, source: Source, now: datetime | None = None) -> Handoff:

@@ -71,8 +71,7 @@ def run_demo(
         config_path = write_demo_config(workdir, site.url, sink.port, rules)
         config: Config = load_config(config_path, environ={})
         report = DemoReport(site_url=site.url, config_path=config_path)
-        database = Database(config.database_url)
-        try:
+        with Database.open(config.database_url) as database:
             with database.transaction() as session:
                 report.before = counts(session)
 
@@ -88,8 +87,6 @@ def run_demo(
             report.dispatch = dispatcher.dispatch_due()
             with database.transaction() as session:
                 report.after = counts(session)
-        finally:
-            database.close()
         report.emails = list(sink.messages)
     return report
 

@@ -275,4 +275,4 @@ class _Server(ThreadingWSGIServer):
 def serve_metrics(database_url: str, address: int | str) -> MetricsServer:
     """Start the metrics server of this process on ``address`` (see ``parse_address``)."""
     host, port = parse_address(address)
-    return MetricsServer(Database(database_url, create=False), host, port).start()
+    return MetricsServer(Database(database_url), host, port).start()

@@ -112,11 +112,8 @@ def run_rules_job(config_path: str) -> None:
 
 def _rules_job(config_path: str) -> None:
     config = load_config(config_path)
-    database = Database(config.database_url)
-    try:
+    with Database.open(config.database_url) as database:
         _, errors = running_rules(database, config.rule_paths)
-    finally:
-        database.close()
     report = "\n".join(str(error) for error in errors)
     if report == _rule_reports.get(config_path, ""):
         return
@@ -143,11 +140,8 @@ def run_dispatch_job(config_path: str) -> None:
             _dispatch_wanted.clear()
             with _outage_tolerant():
                 config = load_config(config_path)
-                database = Database(config.database_url)
-                try:
+                with Database.open(config.database_url) as database:
                     Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
-                finally:
-                    database.close()
         finally:
             _dispatch_lock.release()
 
@@ -355,7 +349,7 @@ def _lead(
     # jobs start together, and Alembic run from several threads at once fails them all.
     # The job store's own table must not come first either, or a fresh SQLite database
     # looks like one created by an old monitor without a schema revision.
-    Database(config.database_url).close()
+    Database.open(config.database_url).close()
     scheduler = build_scheduler(config)
     allow_children()
     try:

@@ -28,16 +28,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from monitor.article import Article
-from monitor.config.dburl import driver_url
+from monitor.config.dburl import driver_url, is_sqlite
 from monitor.errors import StorageError, quoted
 from monitor.store.dialects import conflict_insert
 from monitor.store.models import AlertRow, ArticleRow, ArticleURL, MatchRow, Story, StoryBand
-
-# The outbox queries live in monitor.store.outbox; these names stay importable from here.
-from monitor.store.outbox import ALERT_STATUSES as ALERT_STATUSES
-from monitor.store.outbox import claim_alerts as claim_alerts
-from monitor.store.outbox import finish_alert as finish_alert
-from monitor.store.outbox import retry_failed_alerts as retry_failed_alerts
+from monitor.store.outbox import ALERT_STATUSES
 from monitor.store.stories import SIMILARITY_THRESHOLD, Signature
 from monitor.urls import canonical_url as _canonical
 
@@ -49,23 +44,48 @@ _TAKE_STORY_LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(current_sch
 
 
 class Database:
-    """An engine and its session factory; ``transaction()`` is the unit of work."""
+    """An engine and its session factory; ``transaction()`` is the unit of work.
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    Making one connects to nothing and changes nothing. ``Database.open`` (or
+    ``check_schema``) is the start-up step: it migrates a new database and refuses an
+    outdated one. Use it as a context manager, ``with Database.open(url) as database:``,
+    or call ``close`` when done.
+    """
+
+    def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if create:  # a new database is migrated to the newest schema; an outdated one refused
-            from monitor.store.schema import check_schema  # Alembic is imported only when needed
 
-            try:
-                check_schema(self.engine, _safe_url(url))
-            except OperationalError as exc:
-                self.engine.dispose()
-                raise StorageError(f"cannot open database {_safe_url(url)}: {exc.orig}") from None
-            except StorageError:
-                self.engine.dispose()  # no pooled connection left behind by a refused start
-                raise
+    @classmethod
+    def open(cls, url: str) -> Database:
+        """The database at ``url`` with its schema checked (``check_schema``), or ``StorageError``."""
+        database = cls(url)
+        try:
+            database.check_schema()
+        except BaseException:
+            database.close()  # no pooled connection left behind by a refused start
+            raise
+        return database
+
+    def check_schema(self) -> None:
+        """Migrate a new database to the newest schema; accept a current one; refuse an outdated one.
+
+        The refusal is a ``StorageError`` naming ``monitor db upgrade``, as is a database
+        that cannot be reached.
+        """
+        from monitor.store.schema import check_schema  # Alembic is imported only when needed
+
+        try:
+            check_schema(self.engine, _safe_url(self.url))
+        except OperationalError as exc:
+            raise StorageError(f"cannot open database {_safe_url(self.url)}: {exc.orig}") from None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -79,7 +99,7 @@ class Database:
 
 
 def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
+    if is_sqlite(url):
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

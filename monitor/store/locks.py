@@ -6,7 +6,8 @@ their holder. On PostgreSQL these are session-level advisory locks
 dies, its connection closes and PostgreSQL releases the lock at once; if its machine
 vanishes, TCP keepalives (set on both ends below) end the session within about
 ``KEEPALIVE_BOUND`` seconds. On SQLite, which lives on one machine, an ``flock`` on a file
-beside the database does the same.
+beside the database does the same; an in-memory SQLite database belongs to one process
+(and one engine), so nobody else can contend for it and its locks are granted at once.
 
 Lock keys are scoped by the current schema, so several monitors (and the test suite's
 throwaway schemas) can share one PostgreSQL database.
@@ -25,14 +26,13 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from monitor.config.dburl import driver_url
+from monitor.config.dburl import backend, driver_url, is_sqlite, sqlite_file
 from monitor.errors import MonitorError, StorageError
 
 SCHEDULER_CLASS = 0x6D6F6E  # advisory lock "class" ids of monitor: "mon" ...
 CRAWL_CLASS = 0x6D6F63  # ... and "moc"
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 KEEPALIVE_BOUND = 25  # idle + interval * count: a vanished holder's session is dropped by then
-SQLITE_PREFIX = "sqlite:///"
 SCHEDULER_NAME = "monitor scheduler lock"  # application_name of the lock connections
 
 
@@ -59,6 +59,21 @@ class FileLock:
     def release(self) -> None:
         """Close the file, which drops the flock."""
         self.handle.close()
+
+
+class PrivateLock:
+    """The lock of an in-memory SQLite database: no other process can open that database."""
+
+    def __init__(self) -> None:
+        self.released = False
+
+    def held(self) -> bool:
+        """Ours until released."""
+        return not self.released
+
+    def release(self) -> None:
+        """Nothing to give back."""
+        self.released = True
 
 
 class AdvisoryLock:
@@ -108,6 +123,11 @@ def _try_advisory(connection: Connection, lock_class: int, name: str) -> bool:
     return bool(connection.execute(statement, {"cls": lock_class, "name": name}).scalar())
 
 
+def _beside(database: Path, suffix: str) -> Path:
+    """The lock file of a SQLite database: its own name with ``suffix`` added, in its folder."""
+    return database.with_name(database.name + suffix)
+
+
 def _try_flock(path: Path) -> FileLock | None:
     handle = path.open("ab")
     try:
@@ -133,16 +153,17 @@ def scheduler_lock(
     that cannot be reached at the start is a ``StorageError``. SQLite: refuse at once with a
     ``MonitorError``, since the only other scheduler that can exist runs on this very machine.
     """
-    if url.startswith(SQLITE_PREFIX):
-        path = Path(url[len(SQLITE_PREFIX) :] + ".scheduler.lock")
-        lock = _try_flock(path)
+    if is_sqlite(url):
+        database = sqlite_file(url)
+        if database is None:
+            return PrivateLock()
+        lock = _try_flock(_beside(database, ".scheduler.lock"))
         if lock is None:
             raise MonitorError(
-                f"another `monitor run` already schedules {path.name[: -len('.scheduler.lock')]}; "
-                "run one scheduler per database"
+                f"another `monitor run` already schedules {database.name}; run one scheduler per database"
             )
         return lock
-    if not url.startswith("postgresql"):
+    if backend(url) != "postgresql":
         raise StorageError("one active scheduler needs SQLite or PostgreSQL")
     connection: Connection | None = _postgres_connection(url, SCHEDULER_NAME)  # a wrong URL fails here
     waited = False
@@ -172,8 +193,9 @@ def crawl_lock(url: str, source: str) -> Lock | None:
     child of ``monitor run``, a scrapyd node, or a crawl left running by a scheduler that
     died, so a new leader cannot start the same crawl beside it.
     """
-    if url.startswith(SQLITE_PREFIX):
-        return _try_flock(Path(f"{url[len(SQLITE_PREFIX) :]}.crawl-{source}.lock"))
+    if is_sqlite(url):
+        database = sqlite_file(url)
+        return PrivateLock() if database is None else _try_flock(_beside(database, f".crawl-{source}.lock"))
     connection = _postgres_connection(url, f"monitor crawl lock {source}")
     if _try_advisory(connection, CRAWL_CLASS, source):
         return AdvisoryLock(connection)

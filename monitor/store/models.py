@@ -265,7 +265,6 @@ class SourceHealth(Base):
     interval: Mapped[int | None] = mapped_column(Integer)  # adaptive polling: seconds until the next crawl
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # adaptive or Retry-After
     alert_state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, silent
-    alert_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RuleSnapshot(Base):

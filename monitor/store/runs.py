@@ -90,13 +90,6 @@ def record_failures(
     )
 
 
-def failures_of(session: Session, run_id: int) -> list[CrawlFailure]:
-    """The failures recorded for one run, in the order they happened."""
-    return list(
-        session.scalars(select(CrawlFailure).where(CrawlFailure.run_id == run_id).order_by(CrawlFailure.id))
-    )
-
-
 def validators_for(session: Session, urls: Iterable[str]) -> dict[str, Validators]:
     """The stored validators of each URL in ``urls`` that has some."""
     rows = session.scalars(select(FetchValidator).where(FetchValidator.url.in_(list(urls))))

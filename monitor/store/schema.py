@@ -2,7 +2,7 @@
 
 Alembic does the work; its scripts live in ``monitor/migrations`` (shipped in the package,
 configured here in code, so no alembic.ini is needed at run time). Every process checks
-the schema when it opens the database (``check_schema``): a new, empty database is
+the schema when it starts (``Database.open`` calls ``check_schema``): a new, empty database is
 migrated to the newest revision, one at the newest revision is used, and anything else
 is refused with a ``StorageError`` naming the command that fixes it, rather than failing
 later on a missing column.
@@ -34,7 +34,6 @@ from monitor.store.models import Base, UTCDateTime
 
 UPGRADE_COMMAND = "monitor db upgrade"
 MIGRATION_LOCK = 0x6D6F64  # PostgreSQL advisory lock class of monitor's migrations ("mod")
-VERSION_TABLE = "alembic_version"
 
 
 @functools.cache

@@ -18,16 +18,18 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from monitor.errors import ConfigError, RuleError, quoted
 from monitor.store.database import Database
+from monitor.store.dialects import dialect_insert
 from monitor.store.models import RuleSnapshot
 from monitor.watch.cache import load_cached, snapshot
 from monitor.watch.rules import Rule, RuleSet, keep_last_good, usable
 
 log = logging.getLogger(__name__)
 _ROW = 1
+_DIGEST = select(RuleSnapshot.digest).where(RuleSnapshot.id == _ROW)
 
 
 def running_rules(database: Database, paths: Iterable[Path]) -> tuple[RuleSet, list[ConfigError]]:
@@ -54,16 +56,26 @@ def running_rules(database: Database, paths: Iterable[Path]) -> tuple[RuleSet, l
 
 
 def _save(database: Database, rules: RuleSet, digest: str) -> None:
-    """Write the snapshot of ``rules`` (whose digest is ``digest``) unless it is the stored one."""
+    """Write the snapshot of ``rules`` (whose digest is ``digest``) unless it is the stored one.
+
+    The first snapshot is inserted with ``ON CONFLICT DO NOTHING``: processes starting
+    together (a scheduler's first jobs, a crawl's ingest workers) all find no row, and on
+    PostgreSQL a plain INSERT of the one row would fail all but the first. The others read
+    back the row that won and update it only if it holds other rules.
+    """
     with database.transaction() as session:
-        current = session.scalar(select(RuleSnapshot.digest).where(RuleSnapshot.id == _ROW))
+        current = session.scalar(_DIGEST)
         if current == digest:
             return  # the usual case: no need to serialise the rules at all
         _, rows, entities = snapshot(rules)
-        row = session.get(RuleSnapshot, _ROW) or RuleSnapshot(id=_ROW)
-        row.digest, row.rules, row.entities = digest, rows, entities
-        row.updated_at = datetime.now(UTC)
-        session.merge(row)
+        values = {"digest": digest, "rules": rows, "entities": entities, "updated_at": datetime.now(UTC)}
+        if current is None:
+            first = dialect_insert(session, RuleSnapshot).values(id=_ROW, **values)
+            if session.execute(first.on_conflict_do_nothing().returning(RuleSnapshot.id)).first():
+                return
+            if session.scalar(_DIGEST) == digest:  # another process wrote these very rules
+                return
+        session.execute(update(RuleSnapshot).where(RuleSnapshot.id == _ROW).values(**values))
 
 
 def _load(database: Database) -> RuleSet | None:

@@ -259,14 +259,12 @@ channels:
     cpu = children_cpu() - cpu
     if not result.ok:
         raise SystemExit(f"full pipeline crawl failed: {result.error}")
-    database = Database(config.database_url)
-    with database.transaction() as session:
+    with Database.open(config.database_url) as database, database.transaction() as session:
         stored = session.scalar(select(func.count()).select_from(ArticleRow)) or 0
         matches = session.scalar(select(func.count()).select_from(MatchRow)) or 0
         first, last = session.execute(
             select(func.min(ArticleRow.fetched_at), func.max(ArticleRow.fetched_at))
         ).one()
-    database.close()
     print(f"  processes: {memory.roles()}")
     return {
         "pages": result.pages - 2,  # robots.txt and the sitemap

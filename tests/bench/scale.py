@@ -66,7 +66,7 @@ def one_round(workers: int, alerts: int, target: str, received: Callable[[], lis
     last one, so the workers' start-up (imports, rule loading) is not counted.
     """
     with fresh_schema() as url:
-        database = Database(url)
+        database = Database.open(url)
         config = work / f"monitor-{uuid.uuid4().hex[:6]}.yaml"
         config.write_text(
             f"database: '{url}'\nrules: [{work / 'rules'}]\nchannels:\n  alerts: ['{target}']\n",

@@ -55,7 +55,7 @@ def alert_states(database: Database) -> Counter[str]:
 def test_smtp_down_while_50_alerts_are_due_then_back(sqlite_url: str) -> None:
     """On SQLite only: apprise spends ~40 ms per email building a TLS context, and the
     outbox logic is the same on PostgreSQL (covered by the webhook test below)."""
-    database = Database(sqlite_url)
+    database = Database.open(sqlite_url)
     down = SmtpSink().start()
     port = down.port
     down.stop()  # nothing listens on the port now

@@ -75,7 +75,7 @@ def test_sigkill_during_dispatch_loses_nothing_and_duplicates_at_most_one_per_ki
     tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
     config = write_config(tmp_path, smtp_sink)
-    database = Database(load_config(config).database_url)
+    database = Database.open(load_config(config).database_url)
     seed(database)
     env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
     command = [sys.executable, "-m", "monitor", "--config", str(config), "alerts", "send"]

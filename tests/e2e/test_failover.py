@@ -104,7 +104,7 @@ def _runs(database: Database) -> list[CrawlRun]:
 def test_standby_takes_over_when_the_leader_is_killed(tmp_path: Path, postgres_url: str) -> None:
     config = tmp_path / "monitor.yaml"
     leader_log, standby_log = tmp_path / "leader.log", tmp_path / "standby.log"
-    database = Database(postgres_url)
+    database = Database.open(postgres_url)
     orphans: list[int] = []
     # One site server per source, so that each server's request log is one source's crawls.
     with SiteServer(site_root()) as feed_site, SiteServer(site_root()) as listing_site:

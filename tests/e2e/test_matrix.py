@@ -178,7 +178,7 @@ def test_an_alert_arrives_in_a_matrix_room_once(synapse: Homeserver, tmp_path: P
     )["room_id"]
     port = urllib.parse.urlsplit(synapse.base).port
 
-    database = Database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    database = Database.open(f"sqlite:///{tmp_path / 'monitor.db'}")
     with database.transaction() as session:
         url = "https://www.autoguide.example/2010/04/daimler-renault-team-up-for-small-car-alliance.html"
         article = Article(

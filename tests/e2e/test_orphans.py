@@ -40,7 +40,7 @@ sources:
 
 
 def _runs(url: str) -> list[CrawlRun]:
-    database = Database(url, create=False)
+    database = Database(url)
     try:
         with database.transaction() as session:
             return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
@@ -101,7 +101,7 @@ def test_the_next_crawl_closes_a_run_whose_process_is_gone(tmp_path: Path) -> No
     with FaultServer() as site:
         site.feed_paths = ["/news/ok-1.html"]
         config = load_config(_config(tmp_path, site, page_timeout="5s"), environ={})
-        database = Database(config.database_url)
+        database = Database.open(config.database_url)
         with database.transaction() as session:  # what a crawl killed with its whole tree leaves
             session.add(CrawlRun(source="faults", started_at=datetime.now(UTC) - timedelta(hours=2)))
         database.close()

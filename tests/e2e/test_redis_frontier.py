@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -77,7 +79,7 @@ sources:
 """,
             encoding="utf-8",
         )
-        Database(f"sqlite:///{tmp_path / 'monitor.db'}").close()  # the schema first: no race on it
+        Database.open(f"sqlite:///{tmp_path / 'monitor.db'}").close()  # the schema first: no race on it
         env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
         env["SCRAPY_SETTINGS_MODULE"] = "monitor.crawl.settings"
         command = [
@@ -105,18 +107,31 @@ sources:
             subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             for _ in range(2)
         ]
+        # While they crawl, every frontier key Redis holds has a time to live, from its first write.
+        client = redis.Redis.from_url(redis_url)
+        ttls: dict[str, set[int]] = {}
+        while any(process.poll() is None for process in processes):
+            for key in client.keys(f"monitor:frontier:{source}*"):
+                ttl = int(client.ttl(key))
+                if ttl != -2:  # -2: deleted meanwhile (the last one out)
+                    ttls.setdefault(key.decode().rsplit(":", 1)[1], set()).add(ttl)
+            time.sleep(0.05)
+        client.close()
         logs = [process.communicate(timeout=180)[1].decode("utf-8", "replace") for process in processes]
         for process, log in zip(processes, logs, strict=True):
             assert process.returncode == 0, log[-3000:]
         fetched = Counter(path for path in site.requests if path != "/robots.txt")
+    assert set(ttls) == {"requests", "dupefilter", "workers"}, ttls
+    assert all(ttl > 0 for seen in ttls.values() for ttl in seen), ttls  # never -1 (no expiry)
     assert set(fetched) == {"/sitemap.xml"} | {f"/news/{n}.html" for n in range(1, ARTICLES + 1)}
     assert max(fetched.values()) == 1, fetched.most_common(3)  # every page fetched once
 
-    database = Database(f"sqlite:///{tmp_path / 'monitor.db'}")
-    with database.transaction() as session:
+    with (
+        Database.open(f"sqlite:///{tmp_path / 'monitor.db'}") as database,
+        database.transaction() as session,
+    ):
         stored = session.scalar(select(func.count()).select_from(ArticleRow))
         pages = list(session.scalars(select(CrawlRun.pages_fetched).where(CrawlRun.source == source)))
-    database.close()
     assert stored == ARTICLES
     assert len(pages) == 2  # two crawl processes, each with its own run record
     assert min(pages) >= 5, pages  # both took pages from the shared queue
@@ -124,3 +139,28 @@ sources:
     client = redis.Redis.from_url(redis_url)
     assert client.keys(f"monitor:frontier:{source}*") == []  # the last one out cleaned up
     client.close()
+
+
+def test_frontier_keys_expire_from_their_first_write(redis_url: str) -> None:
+    from scrapy import Request
+    from scrapy.settings import Settings
+
+    from spiders.redis_news import ExpiringDupeFilter, ExpiringQueue
+
+    name = f"monitor:frontier:ttl-{uuid.uuid4().hex[:8]}"
+    spider = SimpleNamespace(name=name, ttl=77, settings=Settings({"REDIS_URL": redis_url}))
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.keys(f"{name}*") == []  # nothing exists yet, so nothing could be given a TTL
+        queue = ExpiringQueue(client, spider, "%(spider)s:requests")
+        queue.push(Request("http://127.0.0.1/a"))
+        assert 0 < client.ttl(f"{name}:requests") <= 77
+        assert queue.pop().url == "http://127.0.0.1/a"  # still scrapy-redis's queue
+        seen = ExpiringDupeFilter.from_spider(spider)
+        assert seen.request_seen(Request("http://127.0.0.1/a")) is False
+        assert seen.request_seen(Request("http://127.0.0.1/a")) is True
+        assert 0 < client.ttl(f"{name}:dupefilter") <= 77
+        seen.server.close()
+    finally:
+        client.delete(f"{name}:requests", f"{name}:dupefilter")
+        client.close()

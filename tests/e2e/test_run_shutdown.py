@@ -26,7 +26,7 @@ SOURCES = 8  # twice the scheduler's four crawl threads
 
 
 def _runs(url: str) -> list[CrawlRun]:
-    database = Database(url, create=False)
+    database = Database(url)
     try:
         with database.transaction() as session:
             return list(session.scalars(select(CrawlRun)))
@@ -74,7 +74,7 @@ def test_sigterm_starts_no_queued_crawl_and_records_interrupted_runs(tmp_path: P
     statuses = [(run.source, run.status, run.error) for run in runs]
     assert {run.status for run in runs} <= {"ok", "interrupted"}, statuses
     assert any(run.status == "interrupted" for run in runs), statuses  # SIGTERM came mid-crawl
-    database = Database(url, create=False)
+    database = Database(url)
     with database.transaction() as session:
         failures = [row.source for row in session.scalars(select(SourceHealth)) if row.consecutive_failures]
     database.close()

@@ -111,7 +111,7 @@ scrapyd: ['http://127.0.0.1:{port}']
             config = load_config(config_path, environ={})
             again = hand_to_scrapyd(config, config.source("autoguide-feed"))
             assert again.job is None  # still pending or running: not queued twice
-            database = Database(config.database_url)
+            database = Database.open(config.database_url)
 
             def stored() -> bool:
                 with database.transaction() as session:

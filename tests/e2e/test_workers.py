@@ -61,7 +61,7 @@ def _assert_all_sent(database: Database, count: int) -> None:
 
 
 def test_four_dispatchers_send_10000_alerts_exactly_once(tmp_path: Path, postgres_url: str) -> None:
-    database = Database(postgres_url)
+    database = Database.open(postgres_url)
     seed_alerts(database, 10_000)
     with JsonSink() as sink:
         outputs = _dispatchers(_config(tmp_path, postgres_url, sink.url()), 4, timeout=240)
@@ -77,7 +77,7 @@ def test_four_dispatchers_send_10000_alerts_exactly_once(tmp_path: Path, postgre
 
 
 def test_four_dispatchers_mail_each_alert_once(tmp_path: Path, postgres_url: str) -> None:
-    database = Database(postgres_url)
+    database = Database.open(postgres_url)
     seed_alerts(database, 400)
     with SmtpSink() as sink:
         _dispatchers(_config(tmp_path, postgres_url, sink.mailto()), 4, timeout=120)

@@ -35,7 +35,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.mark.timeout(120)
 def test_an_absurd_crawl_timeout_leaves_no_run_row_running(tmp_path: Path, database_url: str) -> None:
-    Database(database_url).close()  # the schema exists, as after any earlier run
+    Database.open(database_url).close()  # the schema exists, as after any earlier run
     config = tmp_path / "monitor.yaml"
     config.write_text(
         f"database: '{database_url}'\n"
@@ -53,10 +53,6 @@ def test_an_absurd_crawl_timeout_leaves_no_run_row_running(tmp_path: Path, datab
     assert result.stderr.replace(str(tmp_path) + "/", "") == (
         "Error: monitor.yaml:4:12: timeout: '999999999999999d' is longer than the maximum, 1w\n"
     )
-    database = Database(database_url)
-    try:
-        with database.transaction() as session:
-            runs = session.scalars(select(CrawlRun)).all()
-    finally:
-        database.close()
+    with Database.open(database_url) as database, database.transaction() as session:
+        runs = session.scalars(select(CrawlRun)).all()
     assert [(run.source, run.status) for run in runs] == []

@@ -34,19 +34,18 @@ def write_config(tmp_path: Path) -> Path:
 
 
 def store(config: Path) -> None:
-    database = Database(f"sqlite:///{config.parent / 'monitor.db'}")
-    try:
-        with database.transaction() as session:
-            for url, title, body, day in [
-                ("https://autoguide.example/a", "Daimler, Renault Team Up for Small Car Alliance", SEED, 6),
-                ("https://autoguide.example/f1", "Kubica gives Renault F1 team a podium", NEAR_MISS, 7),
-                ("https://wire.example/b", "Daimler and Renault to form alliance", SEED[200:], 8),
-            ]:
-                published = datetime(2010, 4, day, 12, tzinfo=UTC)
-                article = Article(url=url, canonical_url=url, title=title, body=body, published_at=published)
-                save_article(session, article, datetime(2010, 4, day, 13, tzinfo=UTC))
-    finally:
-        database.close()
+    with (
+        Database.open(f"sqlite:///{config.parent / 'monitor.db'}") as database,
+        database.transaction() as session,
+    ):
+        for url, title, body, day in [
+            ("https://autoguide.example/a", "Daimler, Renault Team Up for Small Car Alliance", SEED, 6),
+            ("https://autoguide.example/f1", "Kubica gives Renault F1 team a podium", NEAR_MISS, 7),
+            ("https://wire.example/b", "Daimler and Renault to form alliance", SEED[200:], 8),
+        ]:
+            published = datetime(2010, 4, day, 12, tzinfo=UTC)
+            article = Article(url=url, canonical_url=url, title=title, body=body, published_at=published)
+            save_article(session, article, datetime(2010, 4, day, 13, tzinfo=UTC))
 
 
 def test_backfill_prints_hits_per_day_and_sends_nothing(tmp_path: Path) -> None:
@@ -63,7 +62,7 @@ def test_backfill_prints_hits_per_day_and_sends_nothing(tmp_path: Path) -> None:
         "    Daimler and Renault to form alliance  https://wire.example/b",
         "2 hit(s) in 3 stored article(s) since 2010-04-01 00:00 UTC; nothing sent",
     ]
-    database = Database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    database = Database.open(f"sqlite:///{tmp_path / 'monitor.db'}")
     with database.transaction() as session:
         assert counts(session).matches == 0
     database.close()
@@ -98,7 +97,7 @@ def test_backfill_names_the_closest_rule(tmp_path: Path) -> None:
 
 def store_relative(config: Path) -> None:
     """The seed story three times, published 15 years, 100 days and 3 days ago."""
-    database = Database(f"sqlite:///{config.parent / 'monitor.db'}")
+    database = Database.open(f"sqlite:///{config.parent / 'monitor.db'}")
     now = datetime.now(UTC)
     try:
         with database.transaction() as session:

@@ -61,22 +61,14 @@ def crawl(config: Config, name: str) -> CrawlResult:
 
 
 def stored_paths(config: Config, site: FaultServer) -> set[str]:
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            return {url.removeprefix(site.url) for url in session.scalars(select(ArticleRow.url))}
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        return {url.removeprefix(site.url) for url in session.scalars(select(ArticleRow.url))}
 
 
 def failures(config: Config, site: FaultServer) -> dict[str, str]:
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            rows = session.scalars(select(CrawlFailure))
-            return {row.url.removeprefix(site.url): row.reason for row in rows}
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        rows = session.scalars(select(CrawlFailure))
+        return {row.url.removeprefix(site.url): row.reason for row in rows}
 
 
 def test_the_crawl_stores_healthy_pages_and_records_every_fault(tmp_path: Path, site: FaultServer) -> None:
@@ -174,15 +166,11 @@ def test_robots_txt_unavailable_fails_the_source_and_the_operator_is_told(
     assert crawl(config, "down").status == "ok"
     subjects = [message["Subject"] for message in smtp_sink.messages]
     assert subjects == ["[monitor] source down is failing", "[monitor] source down has recovered"]
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            health = session.get_one(SourceHealth, "down")
-            assert (health.consecutive_failures, health.alert_state) == (0, "ok")
-            assert health.last_success_at is not None
-            assert health.last_error_at is not None
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        health = session.get_one(SourceHealth, "down")
+        assert (health.consecutive_failures, health.alert_state) == (0, "ok")
+        assert health.last_success_at is not None
+        assert health.last_error_at is not None
 
 
 def test_a_hanging_site_cannot_hold_the_crawl_past_its_timeout(tmp_path: Path, site: FaultServer) -> None:
@@ -245,12 +233,8 @@ channels:
     assert result.status == "partial", result
     assert result.stored == 3
     assert stored_paths(config, site) == {"/news/ok-1.html", "/news/ok-2.html", "/news/latin1.html"}
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            assert session.scalars(select(MatchRow.rule)).all() == ["vans"]
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        assert session.scalars(select(MatchRow.rule)).all() == ["vans"]
 
 
 def test_a_crawl_stops_at_its_time_limit_and_keeps_what_it_fetched(tmp_path: Path, site: FaultServer) -> None:
@@ -269,26 +253,16 @@ PEAK_RSS = 700 * 1024 * 1024  # bytes; the crawl child alone is ~250 MB, LinkExt
 
 
 def details(config: Config, site: FaultServer) -> dict[str, str]:
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            return {
-                row.url.removeprefix(site.url): row.detail for row in session.scalars(select(CrawlFailure))
-            }
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        return {row.url.removeprefix(site.url): row.detail for row in session.scalars(select(CrawlFailure))}
 
 
 def health_and_run(config: Config, name: str) -> tuple[SourceHealth, CrawlRun]:
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            health = session.get_one(SourceHealth, name)
-            run = session.scalars(select(CrawlRun).where(CrawlRun.source == name)).one()
-            session.expunge_all()
-            return health, run
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        health = session.get_one(SourceHealth, name)
+        run = session.scalars(select(CrawlRun).where(CrawlRun.source == name)).one()
+        session.expunge_all()
+        return health, run
 
 
 def _utc(value: datetime | None) -> datetime:

@@ -67,23 +67,15 @@ def crawl(config: Config) -> CrawlResult:
 
 
 def stored(config: Config, site: HostilePages) -> dict[str, ArticleRow]:
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            rows = session.scalars(select(ArticleRow)).all()
-            return {row.url.removeprefix(site.url).split("?", 1)[0]: row for row in rows}
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        rows = session.scalars(select(ArticleRow)).all()
+        return {row.url.removeprefix(site.url).split("?", 1)[0]: row for row in rows}
 
 
 def failures(config: Config, site: HostilePages) -> dict[str, str]:
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            rows = session.scalars(select(CrawlFailure)).all()
-            return {row.url: row.reason for row in rows}
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        rows = session.scalars(select(CrawlFailure)).all()
+        return {row.url: row.reason for row in rows}
 
 
 @pytest.mark.timeout(240)
@@ -115,15 +107,10 @@ def test_hostile_pages_are_stored_clean_or_recorded_and_every_healthy_page_is_st
     assert "\x00" not in rows["/news/nul.html"].body
     # A declared canonical URL no row can hold: the page's own address identifies it.
     assert rows["/news/long-canonical.html"].canonical_url == f"{site.url}/news/long-canonical.html"
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            snippets = {
-                row.article.url.removeprefix(site.url): row.snippet
-                for row in session.scalars(select(MatchRow))
-            }
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        snippets = {
+            row.article.url.removeprefix(site.url): row.snippet for row in session.scalars(select(MatchRow))
+        }
     assert "\ufffd" in snippets["/news/surrogate.html"] or "**Renault**" in snippets["/news/surrogate.html"]
     assert LONG_PATH not in snippets
 

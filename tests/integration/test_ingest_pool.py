@@ -47,7 +47,7 @@ channels:
         encoding="utf-8",
     )
     config = load_config(path, environ={})
-    Database(config.database_url).close()  # migrated, as monitor crawl does before a crawl
+    Database.open(config.database_url).close()  # migrated, as monitor crawl does before a crawl
     parser = Ingester(config, config.source("vans"), None, None)
     pool = IngestPool(str(path), "vans", workers=1).start()
     counts, raw, parsed_here = Counts(), 0, 0
@@ -70,10 +70,6 @@ channels:
     assert counts.pages == 6 * BATCH
     assert counts.stored == 6 * BATCH
     assert counts.alerts == 6 * BATCH
-    database = Database(config.database_url)
-    try:
-        with database.transaction() as session:
-            assert session.scalar(select(func.count()).select_from(ArticleRow)) == 6 * BATCH
-            assert session.scalar(select(func.count()).select_from(MatchRow)) == 6 * BATCH
-    finally:
-        database.close()
+    with Database.open(config.database_url) as database, database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ArticleRow)) == 6 * BATCH
+        assert session.scalar(select(func.count()).select_from(MatchRow)) == 6 * BATCH

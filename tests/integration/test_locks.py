@@ -147,3 +147,35 @@ def test_postgres_standby_rides_out_a_dropped_session_and_a_leader_notices_its_o
         thread.join(10)
         leader.release()
         admin.dispose()
+
+
+def test_a_sqlite_url_naming_its_driver_locks_the_same_file(tmp_path: Path) -> None:
+    plain = f"sqlite:///{tmp_path / 'monitor.db'}"
+    with_driver = f"sqlite+pysqlite:///{tmp_path / 'monitor.db'}"
+    lock = crawl_lock(with_driver, "feed")
+    assert lock is not None
+    assert (tmp_path / "monitor.db.crawl-feed.lock").exists()
+    assert crawl_lock(plain, "feed") is None  # one database, however its URL is spelt
+    lock.release()
+    scheduler = scheduler_lock(plain, threading.Event())
+    assert scheduler is not None
+    with pytest.raises(MonitorError, match=r"another `monitor run` already schedules monitor\.db"):
+        scheduler_lock(with_driver, threading.Event())
+    scheduler.release()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://", "sqlite+pysqlite:///:memory:"])
+def test_an_in_memory_database_is_locked_without_a_file(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative lock file would land here
+    scheduler = scheduler_lock(url, threading.Event())
+    crawl = crawl_lock(url, "feed")
+    assert scheduler is not None
+    assert crawl is not None
+    assert scheduler.held()
+    assert crawl.held()
+    scheduler.release()
+    crawl.release()
+    assert not scheduler.held()
+    assert list(tmp_path.iterdir()) == []

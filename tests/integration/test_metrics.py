@@ -55,7 +55,7 @@ def test_metrics_read_the_database(database: Database) -> None:
         bad = start_run(session, "scale", now - timedelta(seconds=1))
         error = "6 download errors and no page fetched"
         finish_run(session, bad, now, pages=0, stored=0, failed=6, error=error, status="failed")
-    server = MetricsServer(Database(database.url, create=False)).start()
+    server = MetricsServer(Database(database.url)).start()
     try:
         base = f"http://127.0.0.1:{server.port}"
         samples = _scrape(base + "/metrics")
@@ -84,7 +84,7 @@ def test_metrics_read_the_database(database: Database) -> None:
 
 
 def test_healthz_says_when_the_database_is_gone(tmp_path: Path) -> None:
-    server = MetricsServer(Database("postgresql+psycopg://nobody@127.0.0.1:1/none", create=False)).start()
+    server = MetricsServer(Database("postgresql+psycopg://nobody@127.0.0.1:1/none")).start()
     try:
         status, body = _get(f"http://127.0.0.1:{server.port}/healthz")
         samples = _scrape(f"http://127.0.0.1:{server.port}/metrics")
@@ -120,7 +120,7 @@ def test_run_and_dispatch_serve_metrics(tmp_path: Path, postgres_url: str) -> No
         "sources:\n  - {name: idle, kind: feed, url: 'http://127.0.0.1:9/feed', schedule: {every: 1h}}\n",
         encoding="utf-8",
     )
-    database = Database(postgres_url)  # the schema first: processes starting together would race
+    database = Database.open(postgres_url)  # the schema first: processes starting together would race
     env = {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
     monitor = [sys.executable, "-m", "monitor", "--config", str(config)]
     leader = subprocess.Popen([*monitor, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -184,7 +184,7 @@ def _request_threads() -> int:
 
 @pytest.mark.timeout(60)
 def test_half_sent_requests_do_not_keep_threads(tmp_path: Path) -> None:
-    server = MetricsServer(Database(f"sqlite:///{tmp_path / 'm.db'}"), read_timeout=5.0).start()
+    server = MetricsServer(Database.open(f"sqlite:///{tmp_path / 'm.db'}"), read_timeout=5.0).start()
     clients: list[socket.socket] = []
     try:
         before = _request_threads()

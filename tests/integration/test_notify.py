@@ -25,15 +25,9 @@ from monitor.demo.smtpsink import SmtpSink
 from monitor.errors import NotifyError, StorageError
 from monitor.notify import Dispatcher, Templates, backoff
 from monitor.notify.policy import RulePolicy, digest_key, quiet_until, window_end
-from monitor.store.database import (
-    Database,
-    claim_alerts,
-    finish_alert,
-    retry_failed_alerts,
-    save_article,
-    save_match,
-)
+from monitor.store.database import Database, save_article, save_match
 from monitor.store.models import AlertRow, DigestRow
+from monitor.store.outbox import claim_alerts, finish_alert, retry_failed_alerts
 from monitor.store.schema import upgrade
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -443,7 +437,7 @@ def test_an_outbox_from_the_first_release_is_upgraded_in_place(
         f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     )
     stamp, key = ("DATETIME", "INTEGER") if backend == "sqlite" else ("TIMESTAMP WITH TIME ZONE", "SERIAL")
-    old = Database(url, create=False)
+    old = Database(url)
     with old.engine.begin() as connection:  # the alerts table as 0.1.0 created it
         connection.execute(
             text(
@@ -455,13 +449,10 @@ def test_an_outbox_from_the_first_release_is_upgraded_in_place(
             )
         )
     with pytest.raises(StorageError, match="run `monitor db upgrade`"):
-        Database(url)  # an outdated schema is refused...
+        Database.open(url)  # an outdated schema is refused...
     upgrade(old.engine)  # ... until `monitor db upgrade` adds the new tables and columns
     old.close()
-    database = Database(url)
-    try:
+    with Database.open(url) as database:
         seed(database, 1)
         report = Dispatcher(database, {"team": (smtp_sink.mailto(),)}, clock=Clock(T0)).dispatch_due()
         assert report.sent == 1
-    finally:
-        database.close()

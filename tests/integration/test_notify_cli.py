@@ -44,19 +44,18 @@ def write_config(tmp_path: Path, channels: str, extra: str = "") -> Path:
 
 
 def seed(config: Path, count: int = 1, channel: str = "team", rule: str = "alliance") -> None:
-    database = Database(load_config(config, environ=ENV).database_url)
-    try:
-        with database.transaction() as session:
-            for index in range(count):
-                url = f"https://news.example/{rule}/{index}"
-                article = Article(
-                    url=url, canonical_url=url, title=f"Daimler and Renault {index}", body="In brief."
-                )
-                row = save_article(session, article, NOW)
-                assert row is not None
-                save_match(session, row, rule, ["Daimler"], "**Daimler**", [channel], NOW)
-    finally:
-        database.close()
+    with (
+        Database.open(load_config(config, environ=ENV).database_url) as database,
+        database.transaction() as session,
+    ):
+        for index in range(count):
+            url = f"https://news.example/{rule}/{index}"
+            article = Article(
+                url=url, canonical_url=url, title=f"Daimler and Renault {index}", body="In brief."
+            )
+            row = save_article(session, article, NOW)
+            assert row is not None
+            save_match(session, row, rule, ["Daimler"], "**Daimler**", [channel], NOW)
 
 
 def run(config: Path, *args: str) -> tuple[int, str, str]:
@@ -287,7 +286,7 @@ def test_alert_rows_keep_no_url(tmp_path: Path) -> None:
         config = write_config(tmp_path, hook_channel(hook))
         seed(config)
         run(config, "alerts", "send")
-    database = Database(load_config(config, environ=ENV).database_url)
+    database = Database.open(load_config(config, environ=ENV).database_url)
     with database.transaction() as session:
         alert = session.scalars(select(AlertRow)).one()
         assert alert.status == "sent"

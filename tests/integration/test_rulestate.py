@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+import monitor.watch.state
 from monitor.store.database import Database
 from monitor.store.models import RuleSnapshot
+from monitor.watch.cache import load_cached
 from monitor.watch.state import running_rules
 
 GOOD = "rules:\n  - name: daimler-renault\n    query: Daimler AND Renault\n"
@@ -95,3 +100,40 @@ def test_an_unexpected_failure_keeps_every_last_good_rule(
 
 def _fails(paths: object) -> object:
     raise RuntimeError("compiler bug")
+
+
+def test_processes_starting_together_both_write_the_first_snapshot(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "main.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    digest = load_cached([path]).digest  # the rule cache is written before the race
+    # Both find no snapshot before either writes it. On SQLite the second cannot begin
+    # before the first commits (BEGIN IMMEDIATE), so there the barrier times out.
+    barrier = threading.Barrier(2)
+    snapshot = monitor.watch.state.snapshot
+
+    def together(*args: object) -> object:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+        return snapshot(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(monitor.watch.state, "snapshot", together)
+    results: list[object] = []
+
+    def start() -> None:
+        try:
+            rules, errors = running_rules(database, [path])
+            results.append(([rule.name for rule in rules], errors))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [(["daimler-renault"], [])] * 2
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(RuleSnapshot)) == 1
+        assert session.scalar(select(RuleSnapshot.digest)) == digest

@@ -38,28 +38,29 @@ def _differences(database: Database) -> list[object]:
 
 
 def test_a_new_database_is_created_at_the_newest_revision(url: str) -> None:
-    database = Database(url)
-    try:
+    with Database.open(url) as database:
         assert current(database.engine) == head()
         assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())
-    finally:
-        database.close()
-    Database(url).close()  # and opened again without complaint
+    Database.open(url).close()  # and opened again without complaint
+
+
+def test_a_database_is_migrated_only_when_asked(url: str) -> None:
+    with Database(url) as database:  # making one changes nothing
+        assert current(database.engine) is None
+        database.check_schema()  # the start-up step, explicit
+        assert current(database.engine) == head()
+        database.check_schema()  # and harmless when the schema is current
 
 
 def test_models_and_migrations_agree(url: str) -> None:
     """Alembic's autogenerate comparison finds nothing: every model change has its migration."""
-    database = Database(url)
-    try:
+    with Database.open(url) as database:
         differences = _differences(database)
-    finally:
-        database.close()
     assert differences == [], "models changed without a migration: run `monitor db revision 'what changed'`"
 
 
 def test_upgrade_from_the_first_revision(url: str) -> None:
-    database = Database(url, create=False)
-    try:
+    with Database(url) as database:
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(connection), FIRST)
         assert current(database.engine) == FIRST
@@ -68,29 +69,27 @@ def test_upgrade_from_the_first_revision(url: str) -> None:
         ]
         if head() != FIRST:
             with pytest.raises(StorageError, match="run `monitor db upgrade`"):
-                Database(url)
+                Database.open(url)
         assert upgrade(database.engine) == (FIRST, head())
         assert current(database.engine) == head()
         assert FIRST in revisions
         assert _differences(database) == []
-    finally:
-        database.close()
-    Database(url).close()
+    Database.open(url).close()
 
 
 def test_an_outdated_schema_is_refused_with_the_command_that_fixes_it(url: str) -> None:
-    Database(url).close()
-    database = Database(url, create=False)
+    Database.open(url).close()
+    database = Database(url)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
     try:
         with pytest.raises(StorageError, match="revision ffff, which this monitor does not know"):
-            Database(url)
+            Database.open(url)
         with database.engine.begin() as connection:
             command.stamp(alembic_config(connection), "base", purge=True)
             connection.execute(text("DROP TABLE crawl_failures"))  # a table added after 0.1
         with pytest.raises(StorageError) as refused:
-            Database(url)
+            Database.open(url)
         message = str(refused.value)
         assert "was created by monitor 0.1 and has no schema revision: run `monitor db upgrade`" in message
         assert "(back it up first)" in message
@@ -100,7 +99,7 @@ def test_an_outdated_schema_is_refused_with_the_command_that_fixes_it(url: str) 
 
 def test_monitor_db_upgrade_adopts_a_database_from_0_1(url: str, tmp_path: Path) -> None:
     """Tables made by create_all without a revision (monitor 0.1): upgrade adds what is missing."""
-    database = Database(url, create=False)
+    database = Database(url)
     with database.engine.begin() as connection:  # the alerts table as 0.1.0 created it
         key = "INTEGER" if connection.dialect.name == "sqlite" else "SERIAL"
         stamp = "DATETIME" if connection.dialect.name == "sqlite" else "TIMESTAMP WITH TIME ZONE"
@@ -134,6 +133,6 @@ def test_monitor_db_upgrade_adopts_a_database_from_0_1(url: str, tmp_path: Path)
         with database.engine.connect() as connection:  # the old row got the new columns' defaults
             row = connection.execute(text("SELECT pages_fetched, pages_failed FROM crawl_runs")).one()
         assert tuple(row) == (3, 0)
-        Database(url).close()  # accepted now
+        Database.open(url).close()  # accepted now
     finally:
         database.close()

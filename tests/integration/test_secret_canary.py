@@ -63,19 +63,18 @@ def refused_port() -> int:
 
 
 def seed(config: Path, environ: dict[str, str]) -> None:
-    database = Database(load_config(config, environ=environ).database_url)
-    try:
-        with database.transaction() as session:
-            url = "https://news.example/alliance"
-            row = save_article(
-                session,
-                Article(url=url, canonical_url=url, title="Daimler and Renault", body="In brief."),
-                NOW,
-            )
-            assert row is not None
-            save_match(session, row, "alliance", ["Daimler"], "**Daimler**", ["team"], NOW)
-    finally:
-        database.close()
+    with (
+        Database.open(load_config(config, environ=environ).database_url) as database,
+        database.transaction() as session,
+    ):
+        url = "https://news.example/alliance"
+        row = save_article(
+            session,
+            Article(url=url, canonical_url=url, title="Daimler and Renault", body="In brief."),
+            NOW,
+        )
+        assert row is not None
+        save_match(session, row, "alliance", ["Daimler"], "**Daimler**", ["team"], NOW)
 
 
 @pytest.mark.timeout(120)
@@ -164,8 +163,7 @@ def test_notify_test_names_a_target_without_its_url(url: str, caplog: pytest.Log
 
 
 def test_stored_errors_name_a_target_without_its_url(sqlite_url: str) -> None:
-    database = Database(sqlite_url)
-    try:
+    with Database.open(sqlite_url) as database:
         with database.transaction() as session:
             url = "https://news.example/alliance"
             row = save_article(session, Article(url=url, canonical_url=url, title="T", body="In brief."), NOW)
@@ -176,8 +174,6 @@ def test_stored_errors_name_a_target_without_its_url(sqlite_url: str) -> None:
         assert report.failed == 1
         with database.transaction() as session:
             [error] = session.scalars(select(AlertRow.last_error)).all()
-    finally:
-        database.close()
     assert error == "channel 'team' #1 (mailto): not a valid apprise URL"
 
 
@@ -191,12 +187,11 @@ def test_alerts_show_masks_an_error_stored_by_an_older_version(tmp_path: Path) -
     )
     seed(config, {})
     old = f"channel 'team' #1 (mailto:user:{CANARY}@127.0.0.1?to=desk@news.example&x=http): refused"
-    database = Database(load_config(config, environ={}).database_url)
-    try:
-        with database.transaction() as session:
-            session.execute(update(AlertRow).values(status="failed", last_error=old))
-    finally:
-        database.close()
+    with (
+        Database.open(load_config(config, environ={}).database_url) as database,
+        database.transaction() as session,
+    ):
+        session.execute(update(AlertRow).values(status="failed", last_error=old))
     printed = []
     for args in [("alerts", "show", "1"), ("alerts", "--status", "failed")]:
         result = CliRunner().invoke(main, ["--config", str(config), *args])

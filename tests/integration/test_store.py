@@ -17,17 +17,15 @@ from monitor.store.database import (
     Database,
     SavedArticle,
     UnstorableArticle,
-    claim_alerts,
     counts,
-    finish_alert,
     known_urls,
     recent_alerts,
-    retry_failed_alerts,
     save_article,
     save_match,
 )
-from monitor.store.models import AlertRow, ArticleRow, MatchRow
-from monitor.store.runs import failures_of, start_run
+from monitor.store.models import AlertRow, ArticleRow, CrawlFailure, MatchRow
+from monitor.store.outbox import claim_alerts, finish_alert, retry_failed_alerts
+from monitor.store.runs import start_run
 from monitor.watch.rules import RuleSet
 
 NOW = datetime(2010, 4, 6, 18, 0, tzinfo=UTC)
@@ -317,12 +315,26 @@ def test_the_upgrade_remembers_stored_articles_fetched_urls(database: Database) 
             {"now": NOW.replace(tzinfo=None)},
         )
     upgrade(database.engine)
-    upgraded = Database(url)
-    try:
-        with upgraded.transaction() as session:
-            assert known_urls(session, ["https://a.example/a?cmp=rss"]) == {"https://a.example/a?cmp=rss"}
-    finally:
-        upgraded.close()
+    with Database.open(url) as upgraded, upgraded.transaction() as session:
+        assert known_urls(session, ["https://a.example/a?cmp=rss"]) == {"https://a.example/a?cmp=rss"}
+
+
+def test_source_health_alert_since_is_dropped_and_comes_back_on_downgrade(database: Database) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from monitor.store.schema import alembic_config, head, upgrade
+
+    def columns() -> set[str]:
+        return {column["name"] for column in inspect(database.engine).get_columns("source_health")}
+
+    database.close()
+    assert "alert_since" not in columns()
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert "alert_since" in columns()
+    assert upgrade(database.engine) == ("0004", head())
+    assert "alert_since" not in columns()
 
 
 @pytest.mark.postgres
@@ -335,8 +347,7 @@ def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_
         encoding="utf-8",
     )
     config = load_config(config_path, environ={})
-    database = Database(postgres_url)
-    try:
+    with Database.open(postgres_url) as database:
         with database.transaction() as session:
             run_id = start_run(session, "s", NOW)
         ingester = Ingester(config, config.source("s"), RuleSet([]), database, run_id)
@@ -347,8 +358,6 @@ def test_an_article_the_database_refuses_is_a_recorded_failure_and_the_rest_are_
         assert counts.failed == {"unstorable": 1}
         with database.transaction() as session:
             assert session.scalar(select(func.count()).select_from(ArticleRow)) == 3
-            (failure,) = failures_of(session, run_id)
+            (failure,) = session.scalars(select(CrawlFailure).where(CrawlFailure.run_id == run_id))
             assert (failure.url, failure.reason) == ("https://s.example/bad", "unstorable")
             assert "DataError" in failure.detail or "StringDataRightTruncation" in failure.detail
-    finally:
-        database.close()
