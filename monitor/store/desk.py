@@ -408,7 +408,7 @@ def source_quality(session: Session, since: datetime) -> dict[str, SourceQuality
 
 def counts_by_status(session: Session) -> dict[str, int]:
     """How many alerts are in each state."""
-    rows = session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status)).tuples()
+    rows = session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status))
     return {status: int(number) for status, number in rows}
 
 
@@ -417,4 +417,11 @@ def titles(session: Session, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(ArticleRow.id, ArticleRow.title).where(ArticleRow.id.in_(list(set(ids)))))
-    return {int(article_id): title for article_id, title in rows.tuples()}
+    return {int(article_id): title for article_id, title in rows}
+
+
+def rule_counts(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """Per rule, how many matches it has and how many of them were marked irrelevant."""
+    matches = session.execute(select(MatchRow.rule, func.count()).group_by(MatchRow.rule))
+    noise = session.execute(select(MatchFeedback.rule, func.count()).group_by(MatchFeedback.rule))
+    return {rule: int(n) for rule, n in matches}, {rule: int(n) for rule, n in noise}

@@ -10,8 +10,9 @@ them for the exact semantics. So the index must never miss an article the matche
 find: both sides cut text into runs of letters and digits as ``monitor.matching.text``
 does (SQLite's ``unicode61`` tokenizer with diacritics removed; on PostgreSQL every other
 character becomes a space before the ``simple`` configuration lower-cases the words, and
-common Latin accents are folded by ``translate``). Query words that are not plain ASCII
-are not sent to the index (the folding rules differ), and on PostgreSQL a document over
+common Latin accents are folded by ``translate``). Query words that are not plain ASCII,
+or hold "ss" (the matcher's fold of "ß"), are not sent to the index (the folding rules
+differ), and on PostgreSQL a document over
 ``PG_MAX_CHARS`` is indexed as ``complete = false`` and always a candidate.
 """
 
@@ -154,7 +155,7 @@ def has_index(session: Session) -> bool:
 def candidate_ids(session: Session, clause: Clause, before: int | None, limit: int) -> list[int]:
     """Ids of articles the index says may match, newest (highest id) first, below ``before``."""
     dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"limit": limit, "before": before if before is not None else 2**62}
+    params: dict[str, Any] = {"limit": limit, "before": before if before is not None else 2**31}
     if dialect == "sqlite":
         params["q"] = fts5_query(clause)
         statement = text(
@@ -171,5 +172,8 @@ def candidate_ids(session: Session, clause: Clause, before: int | None, limit: i
 
 
 def words_only(words: Sequence[str]) -> bool:
-    """Whether every word can go to the index as it is: ASCII letters and digits."""
-    return all(word.isascii() and word.isalnum() for word in words)
+    """Whether every word can go to the index as it is: ASCII letters and digits.
+
+    A word with "ss" is kept out too: the matcher folds "ß" to "ss", FTS5 does not.
+    """
+    return all(word.isascii() and word.isalnum() and "ss" not in word for word in words)

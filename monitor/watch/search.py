@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from monitor.article import Article
@@ -116,7 +116,8 @@ def search(
             exhausted = len(ids) < BATCH
             rows = _rows(session, ArticleRow.id.in_(ids), source, language, since, until) if ids else []
         else:
-            rows = _rows(session, ArticleRow.id < (cursor or 2**62), source, language, since, until, BATCH)
+            below = ArticleRow.id < cursor if cursor is not None else true()
+            rows = _rows(session, below, source, language, since, until, BATCH)
             ids = [row.id for row in rows]
             exhausted = len(rows) < BATCH
         for row in rows:

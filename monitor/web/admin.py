@@ -13,13 +13,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 
 from monitor.crawl.ingest import channels_for
 from monitor.ops.status import source_statuses
 from monitor.redact import redact
 from monitor.store import desk as queries
-from monitor.store.models import MatchRow
 from monitor.store.outbox import ALERT_STATUSES
 from monitor.watch.backfill import backfill
 from monitor.watch.rules import Rule
@@ -43,9 +41,7 @@ def rules_page(request: Request) -> Response:
     """Every loaded rule with its query and how many matches it has."""
     desk = desk_of(request)
     with desk.database.transaction() as session:
-        counts = dict(
-            session.execute(select(MatchRow.rule, func.count()).group_by(MatchRow.rule)).tuples().all()
-        )
+        counts, _noise = queries.rule_counts(session)
     return desk.page(request, "rules.html", {"rules": list(desk.rules.current()), "counts": counts})
 
 

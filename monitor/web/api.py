@@ -14,12 +14,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from monitor.ops.status import source_statuses
 from monitor.redact import redact
 from monitor.store import desk as queries
-from monitor.store.models import MatchFeedback, MatchRow
 from monitor.watch.search import SearchError, search
 from monitor.web.access import api_user, checked_action
 from monitor.web.app import desk_of
@@ -238,14 +236,7 @@ def rules(request: Request) -> list[RuleOut]:
     """Every loaded rule, with its match count and irrelevant marks."""
     desk = desk_of(request)
     with desk.database.transaction() as session:
-        counts = dict(
-            session.execute(select(MatchRow.rule, func.count()).group_by(MatchRow.rule)).tuples().all()
-        )
-        noise = dict(
-            session.execute(select(MatchFeedback.rule, func.count()).group_by(MatchFeedback.rule))
-            .tuples()
-            .all()
-        )
+        counts, noise = queries.rule_counts(session)
     return [
         RuleOut(
             name=r.name,
