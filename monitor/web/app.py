@@ -10,6 +10,7 @@ and read again when a rules file changes.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,16 @@ class Desk:
     settings: WebSettings
     rules: RuleBook
     templates: Jinja2Templates
+    _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+    def cached(self, key: str, seconds: float, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept for ``seconds`` (the inbox's filter choices: distinct values of big tables)."""
+        now = time.monotonic()
+        found = self._cache.get(key)
+        if found is None or now - found[0] > seconds:
+            found = (now, compute())
+            self._cache[key] = found
+        return found[1]
 
     def page(
         self, request: Request, name: str, context: dict[str, Any], status_code: int = 200

@@ -23,6 +23,7 @@ from monitor.web.app import desk_of
 from monitor.web.security import SESSION_COOKIE, sign_session, verify_password
 
 router = APIRouter(include_in_schema=False)
+FACETS_SECONDS = 300  # the inbox's rule, source and language choices are read again after this
 Page = [Depends(page_user)]
 Action = [Depends(page_user), Depends(checked_action)]
 STORY_ACTIONS = {
@@ -68,7 +69,7 @@ def inbox(
     )
     with desk.database.transaction() as session:
         stories = queries.inbox(session, wanted)
-        rules, sources, languages = queries.facets(session)
+        rules, sources, languages = desk.cached("facets", FACETS_SECONDS, lambda: queries.facets(session))
     filters = {
         "rule": rule,
         "source": source,

@@ -28,7 +28,7 @@ DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-        message = f"headless Chromium not installed ({CHROMIUM}, {DRIVER}): apt-get install chromium chromium-driver"
+        message = f"headless Chromium not installed ({CHROMIUM}, {DRIVER}): apt-get install chromium-driver"
         if os.environ.get("MONITOR_REQUIRE_SERVICES") == "1":
             pytest.fail(message + " (MONITOR_REQUIRE_SERVICES=1)")
         pytest.skip(message)
