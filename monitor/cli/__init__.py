@@ -82,7 +82,7 @@ def main(ctx: click.Context, config_path: Path, verbose: int) -> None:
 
 
 # The commands live in sibling modules and attach themselves to ``main``.
-from monitor.cli import alerts, db, inspect, pipeline, sources, workers  # noqa: E402
+from monitor.cli import alerts, db, inspect, pipeline, sources, web, workers  # noqa: E402
 
 inspect.register(main)
 pipeline.register(main)
@@ -90,3 +90,4 @@ alerts.register(main)
 sources.register(main)
 workers.register(main)
 db.register(main)
+web.register(main)

@@ -91,6 +91,8 @@ def demo(workdir: Path, rules_path: Path, port: int, fresh: bool) -> None:
         click.echo("  nothing new to alert (run with --fresh to start over)")
     click.echo(f"  config: {report.config_path}")
     click.echo(f"  took {time.monotonic() - started:.1f} s")
+    # The analysts' desk reads the same database: the last line says where and how.
+    click.echo(f"Read the matches at http://127.0.0.1:8080/ after: monitor --config {report.config_path} web")
     if any(not result.ok for result in report.crawls) or report.dispatch.failed:
         raise SystemExit(1)
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from monitor.article import Article
 from monitor.config.dburl import driver_url, is_sqlite
 from monitor.errors import StorageError, quoted
+from monitor.store.desk import muted
 from monitor.store.dialects import conflict_insert
 from monitor.store.models import AlertRow, ArticleRow, ArticleURL, MatchRow, Story, StoryBand
 from monitor.store.outbox import ALERT_STATUSES
@@ -378,7 +379,8 @@ def save_matches(session: Session, article: StoredArticle, matches: Sequence[New
     """Record the matches of ``article`` and, in the same transaction, one pending alert each per channel.
 
     Returns how many alerts were created: none for a channel that already has an alert
-    for the rule and story (a syndicated copy), nor for a match already recorded.
+    for the rule and story (a syndicated copy), nor for a match already recorded, nor for
+    a story muted on the desk (``monitor.store.desk``).
     """
     if not matches:
         return 0
@@ -396,6 +398,8 @@ def save_matches(session: Session, article: StoredArticle, matches: Sequence[New
             for match in matches
         ],
     ).all()
+    if muted(session, article.story_id):  # an analyst muted the story on the desk: matches only
+        return 0
     channels = {match.rule: match.channels for match in matches}
     alerts = [
         {

@@ -281,3 +281,44 @@ class RuleSnapshot(Base):
     rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     entities: Mapped[dict[str, list[str]]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryMark(Base):
+    """What the analysts' desk (``monitor web``) marked on a story: read, muted.
+
+    A muted story gets no more alerts (``save_matches`` skips it); its matches are still
+    recorded, so the desk and the backtest keep showing them.
+    """
+
+    __tablename__ = "story_marks"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class MatchFeedback(Base):
+    """An analyst marked a match irrelevant: feedback for tuning its rule, shown on the rule page."""
+
+    __tablename__ = "match_feedback"
+
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), index=True)
+    verdict: Mapped[str] = mapped_column(String(16), default="irrelevant")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebToken(Base):
+    """A per-user token for the desk's API and feeds; only its SHA-256 is stored."""
+
+    __tablename__ = "web_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The desk lists a rule's matches and the newest matches first.
+Index("ix_matches_rule_created", MatchRow.rule, MatchRow.created_at)
+Index("ix_matches_created", MatchRow.created_at)

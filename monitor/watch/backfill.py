@@ -50,15 +50,16 @@ def backfill(
     *,
     notify_channels: Sequence[str] | None = None,
     now: Callable[[], datetime] | None = None,
+    until: datetime | None = None,
 ) -> BackfillReport:
-    """Match ``rule`` against every article stored since ``since``.
+    """Match ``rule`` against every article stored since ``since`` (and before ``until``, if given).
 
     ``notify_channels``: when given, record each hit as a match with alerts to these
     channel tags (``None``: a dry run, nothing written).
     """
     single = RuleSet([rule], rules.entities)
     report = BackfillReport()
-    for row in _articles_since(database, since):
+    for row in _articles_since(database, since, until):
         report.scanned += 1
         article = _article_of(row)
         found = single.match(article)
@@ -78,20 +79,18 @@ def backfill(
     return report
 
 
-def _articles_since(database: Database, since: datetime) -> Iterator[ArticleRow]:
+def _articles_since(
+    database: Database, since: datetime, until: datetime | None = None
+) -> Iterator[ArticleRow]:
     """Stored articles published (or, without a date, fetched) since ``since``, in batches."""
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
     last_id = 0
     while True:
+        statement = select(ArticleRow).where(ArticleRow.id > last_id, when >= since)
+        if until is not None:
+            statement = statement.where(when < until)
         with database.transaction() as session:
-            rows = list(
-                session.scalars(
-                    select(ArticleRow)
-                    .where(ArticleRow.id > last_id, when >= since)
-                    .order_by(ArticleRow.id)
-                    .limit(BATCH)
-                )
-            )
+            rows = list(session.scalars(statement.order_by(ArticleRow.id).limit(BATCH)))
         if not rows:
             return
         yield from rows
