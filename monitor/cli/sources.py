@@ -30,15 +30,19 @@ def status(state: Any, as_json: bool) -> None:
     STATE is ok, failed (the last crawl failed), failing (the operator was alerted: too many
     failures in a row), silent (nothing new for much longer than usual), overdue (not crawled
     for three intervals: is `monitor run` running?) or new (never crawled).
-    The next run comes from `monitor run`'s schedule; "-" when it has not run yet.
+    NO BODY/DATE/AUTHOR is the share of the source's newest 50 article pages that gave no
+    article text, no date or no author; when it jumps (a site redesign) the operator is told
+    once and a line says so. The next run comes from `monitor run`'s schedule; "-" when it
+    has not run yet.
 
     \b
     Example:
       $ monitor status
-      SOURCE          KIND     STATE    LAST SUCCESS      FAILS  /DAY  NEXT RUN
-      autoguide-feed  feed     ok       2026-11-26 09:16      0   1.7  2026-11-26 09:31
-      motorwire       listing  failing  2026-11-25 22:02      4   0.9  2026-11-26 09:35
-        last error 2026-11-26 09:20: robots-unavailable: robots.txt answered HTTP 503 ...
+      SOURCE          KIND     STATE    LAST SUCCESS      FAILS  /DAY  NO BODY/DATE/AUTHOR  NEXT RUN
+      autoguide-feed  feed     ok       2026-11-26 09:16      0   1.7    0%/  0%/ 12%       2026-11-26 09:31
+      motorwire       listing  failing  2026-11-25 22:02      4   0.9    0%/100%/  5%       2026-11-26 09:35
+                        last error 2026-11-26 09:20: robots-unavailable: robots.txt answered HTTP 503 ...
+                        extraction degraded (operator told): 100% without date, 5% without author
     """
     config = state.config()
     with Database.open(config.database_url) as database, database.transaction() as session:
@@ -51,14 +55,20 @@ def status(state: Any, as_json: bool) -> None:
         click.echo(f"{config.path}: no sources configured")
         return
     width = max(len("SOURCE"), *(len(row.name) for row in rows))
-    click.echo(f"{'SOURCE':<{width}}  KIND     STATE    LAST SUCCESS      FAILS  /DAY  NEXT RUN")
+    click.echo(
+        f"{'SOURCE':<{width}}  KIND     STATE    LAST SUCCESS      FAILS  /DAY  NO BODY/DATE/AUTHOR  NEXT RUN"
+    )
     for row in rows:
         click.echo(
             f"{row.name:<{width}}  {row.kind:<7}  {row.state:<7}  {_when(row.last_success):<16}  "
-            f"{row.failures:>5}  {row.per_day:>4.1f}  {_when(row.next_run)}{_interval(row.interval)}"
+            f"{row.failures:>5}  {row.per_day:>4.1f}  {_missing(row):<19}  "
+            f"{_when(row.next_run)}{_interval(row.interval)}"
         )
         if row.last_error and (row.state != "ok" or row.last_run == "partial"):
             click.echo(f"{'':<{width}}    last error {_when(row.last_error_at)}: {row.last_error}")
+        if row.extraction == "degraded":
+            worst = ", ".join(f"{share:.0%} without {name}" for name, share in row.missing.items() if share)
+            click.echo(f"{'':<{width}}    extraction degraded (operator told): {worst}")
 
 
 @click.group()
@@ -106,6 +116,13 @@ def discover_command(state: Any, url: str, allow_private: bool, timeout: float) 
 def _as_dict(row: SourceStatus) -> dict[str, Any]:
     values = dataclasses.asdict(row)
     return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
+
+
+def _missing(row: SourceStatus) -> str:
+    """``  0%/100%/ 12%``: the shares without a body, a date, an author; ``-`` with no pages yet."""
+    if not row.pages_judged:
+        return "   -"
+    return "/".join(f"{row.missing[name]:>4.0%}" for name in ("body", "date", "author"))
 
 
 def _when(value: datetime | None) -> str:

@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.crawl.health import Notice
+from monitor.store.runs import extraction_record
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from monitor.store.models import SourceHealth
 
 FIELDS = ("body", "date", "author")
 SAMPLE = 20  # newest pages judged after each crawl
@@ -104,6 +111,23 @@ def quality_notice(
         "selectors if needed."
     )
     return "degraded", Notice(source, "degraded", previous, title, body)
+
+
+def recent_pages(session: Session, source: str, limit: int = SAMPLE + BASELINE) -> list[Page]:
+    """The newest ``limit`` article pages of ``source``, newest first."""
+    return [Page(*page) for page in extraction_record(session, source, NO_ARTICLE_REASONS, limit)]
+
+
+def record_quality(session: Session, health: SourceHealth) -> Notice | None:
+    """Judge the source's newest pages after a crawl; the notice a change of state causes.
+
+    ``health.quality_state`` is set to the new state; a caller that fails to deliver the
+    notice puts ``notice.previous`` back, so the next crawl tries again.
+    """
+    recent, baseline = judge(recent_pages(session, health.source))
+    state, notice = quality_notice(health.source, health.quality_state or "ok", recent, baseline)
+    health.quality_state = state
+    return notice
 
 
 def _shares(quality: Quality, fields: Sequence[str] = FIELDS) -> str:

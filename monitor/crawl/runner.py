@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from monitor.config.model import Config, Source
 from monitor.crawl.health import Notice, is_due, record_run
+from monitor.crawl.quality import record_quality
 from monitor.crawl.settings import crawl_settings
 from monitor.errors import NotifyError
 from monitor.store.database import Database
@@ -178,14 +179,19 @@ def crawl_source(
                 run.status,
                 run.pages_failed,
             )
-            notice = None
+            notice = quality = None
             if run.status not in ("skipped", INTERRUPTED):  # neither says anything of the source
                 health = health_of(session, source.name)
                 times = article_times(session, source.name)
                 notice = record_run(health, run, source, times, config.operator, datetime.now(UTC))
+                if config.operator is not None:
+                    quality = record_quality(session, health)
         if notice is not None and not _tell_operator(config, notice):
             with database.transaction() as session:
                 health_of(session, source.name).alert_state = notice.previous  # try again next crawl
+        if quality is not None and not _tell_operator(config, quality):
+            with database.transaction() as session:
+                health_of(session, source.name).quality_state = quality.previous
     return result
 
 

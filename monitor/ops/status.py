@@ -5,22 +5,26 @@ Last success, last error, consecutive failures and the operator state come from
 last seven days (a source not crawled for three of its intervals shows as overdue: the
 scheduler may have stopped); the next run from the scheduler's own job store (APScheduler's
 ``apscheduler_jobs`` table, written by ``monitor run``), pushed later when adaptive polling
-or a ``Retry-After`` says the source is not due yet.
+or a ``Retry-After`` says the source is not due yet. Extraction quality is the share of the
+source's newest article pages that gave no body, no date or no author
+(``monitor.crawl.quality``), and whether the operator was told it degraded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
 from monitor.config.model import Config, Source
+from monitor.crawl.quality import FIELDS, Quality, recent_pages
 from monitor.ops.schedule import JOB_PREFIX
 from monitor.store.runs import all_health, articles_since, recent_runs
 
 WINDOW = timedelta(days=7)
+QUALITY_PAGES = 50  # the newest article pages whose extraction `monitor status` shows
 OVERDUE_MIN = timedelta(hours=1)
 JOB_TABLE = "apscheduler_jobs"  # the table monitor.ops.schedule gives APScheduler's SQLAlchemy job store
 
@@ -40,6 +44,9 @@ class SourceStatus:
     next_run: datetime | None
     interval: int | None  # adaptive polling: the current interval, seconds
     last_run: str | None  # the newest run's status: ok, partial, failed, skipped
+    pages_judged: int = 0  # the newest article pages (up to QUALITY_PAGES) the shares below are of
+    missing: dict[str, float] = field(default_factory=dict)  # body, date, author -> share without it
+    extraction: str = "ok"  # ok, or degraded: the operator was told its shares jumped
 
 
 def source_statuses(session: Session, config: Config, now: datetime | None = None) -> list[SourceStatus]:
@@ -52,6 +59,7 @@ def source_statuses(session: Session, config: Config, now: datetime | None = Non
     for source in config.sources:
         row = health.get(source.name)
         runs = recent_runs(session, source.name, limit=1)
+        quality = Quality.of(recent_pages(session, source.name, QUALITY_PAGES))
         state = "new" if row is None or row.last_run_at is None else row.alert_state or "ok"
         if state == "ok" and row is not None and row.consecutive_failures:
             state = "failed"  # below the operator's threshold, but the last crawl did fail
@@ -74,6 +82,9 @@ def source_statuses(session: Session, config: Config, now: datetime | None = Non
                 next_run=_next_run(source, jobs.get(source.name), row.next_due_at if row else None),
                 interval=row.interval if row else None,
                 last_run=runs[0].status if runs else None,
+                pages_judged=quality.pages,
+                missing={name: quality.share(name) for name in FIELDS},
+                extraction=(row.quality_state or "ok") if row else "ok",
             )
         )
     return result

@@ -16,7 +16,7 @@ from pathlib import Path
 from lxml import etree
 from lxml import html as lxml_html
 
-from monitor.article import Article
+from monitor.article import Article, clean_text
 from monitor.errors import ParseError
 from monitor.parse.authors import clean_authors, page_bylines
 from monitor.parse.body import extract_body, tidy
@@ -87,7 +87,8 @@ def parse_html(
             markup=text,
             article_body=hints.article_body,
         )
-    body = extraction.text
+    # What the Article keeps: a page whose text is only control characters holds none.
+    title, body = clean_text(title).strip(), clean_text(extraction.text).strip()
     if not title and not body:
         raise ParseError("no title and no text found in the page")
     if not body:

@@ -265,6 +265,8 @@ class SourceHealth(Base):
     interval: Mapped[int | None] = mapped_column(Integer)  # adaptive polling: seconds until the next crawl
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # adaptive or Retry-After
     alert_state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, silent
+    # ok or degraded: what the operator was last told of its extraction (monitor.crawl.quality)
+    quality_state: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
 
 
 class RuleSnapshot(Base):

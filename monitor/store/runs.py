@@ -119,7 +119,7 @@ def health_of(session: Session, source: str) -> SourceHealth:
     """The health row of ``source``, created (all clear) on first use."""
     row = session.get(SourceHealth, source)
     if row is None:
-        row = SourceHealth(source=source, consecutive_failures=0, alert_state="ok")
+        row = SourceHealth(source=source, consecutive_failures=0, alert_state="ok", quality_state="ok")
         session.add(row)
         session.flush()
     return row

@@ -146,3 +146,8 @@ def test_deep_json_ld_does_not_recurse_forever():
     html = page(PARAGRAPH, f'<script type="application/ld+json">{deep}</script>')
     article = _bounded(10, html.encode())
     assert article is not None
+
+
+def test_a_page_of_control_characters_is_a_parse_failure_not_an_empty_article() -> None:
+    with pytest.raises(ParseError, match="no title and no text"):
+        parse_html(b"<html><body>\x08</body></html>", "https://example.com/news/1")

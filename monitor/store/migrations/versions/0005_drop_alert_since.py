@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2027-01-12 10:00:00.000000
+Create Date: 2026-12-04 15:20:00.000000
 
 ``monitor.crawl.health`` set it with each change of ``alert_state``, and nothing read it.
 The downgrade adds it back empty (NULL), as for a source whose state never changed.

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-05 10:00:00.000000
+Create Date: 2026-12-04 15:30:00.000000
 
 ``monitor web`` keeps what analysts mark (a story read or muted, a match irrelevant) and
 the hashes of per-user API/feed tokens. Archive search gets its full-text pre-filter:
