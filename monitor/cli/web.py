@@ -7,14 +7,15 @@ from typing import Any
 
 import click
 
+from monitor.config.values import parse_address
+from monitor.errors import ConfigError
 from monitor.store.database import Database
 from monitor.store.desk import add_token
 from monitor.watch.search import search as run_search
 from monitor.watch.state import running_rules
-from monitor.web.security import hash_password, new_token, parse_listen
+from monitor.web.security import hash_password, new_token
 
 PASSWORD_ENV = "MONITOR_WEB_PASSWORD_HASH"
-SECRET_ENV = "MONITOR_WEB_SECRET"
 
 
 def register(main: click.Group) -> None:
@@ -28,49 +29,50 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option(
     "--listen",
-    default="127.0.0.1:8080",
-    show_default=True,
-    help="HOST:PORT to serve on. Beyond loopback a login (password hash) or a token is required.",
+    default=None,
+    help="HOST:PORT to serve on, instead of `web: listen` (default 127.0.0.1:8080). "
+    "Beyond loopback a login (password hash) or a token is required.",
 )
 @click.option(
     "--password-hash",
     envvar=PASSWORD_ENV,
     show_envvar=True,
     default=None,
-    help="The login's password hash, from `monitor web-password` (best kept in the environment).",
+    help="The login's password hash from `monitor web-password`, instead of `web: password_hash`.",
 )
 @click.pass_obj
-def web(state: Any, listen: str, password_hash: str | None) -> None:
+def web(state: Any, listen: str | None, password_hash: str | None) -> None:
     """Serve the analysts' desk: inbox by story, rules and backtests, search, feeds, sources, outbox, API.
 
+    Where it listens and its login come from the `web:` block of monitor.yaml (`listen`,
+    `password_hash`, `session_secret`, each may be `${ENV}`); the options override them.
     On 127.0.0.1 without a password it is open to this machine; elsewhere it asks for the
-    password (MONITOR_WEB_PASSWORD_HASH) or a token (`monitor web-token NAME`).
+    password or a token (`monitor web-token NAME`).
 
     \b
     Example:
       $ monitor web --listen 127.0.0.1:8080
       desk on http://127.0.0.1:8080/ (open to this machine only); Ctrl-C stops it
     """
-    import os
-
     import uvicorn
 
     from monitor.web.app import WebSettings, create_app
 
     config = state.config()
-    host, port = parse_listen(listen)
-    secret = os.environ.get(SECRET_ENV, "").encode("utf-8")
+    try:
+        host, port = parse_address(listen or config.web.listen)
+    except ValueError as exc:
+        raise ConfigError(f"--listen {exc}") from None
+    password_hash = password_hash or config.web.password_hash
+    secret = (config.web.session_secret or "").encode("utf-8")
     settings = WebSettings(host=host, port=port, password_hash=password_hash or None)
     if secret:
         settings = WebSettings(host=host, port=port, password_hash=password_hash or None, secret=secret)
-    database = Database.open(config.database_url)
-    try:
+    with Database.open(config.database_url) as database:
         app = create_app(config, database, settings)
         who = "open to this machine only" if settings.open else "login or token required"
         click.echo(f"desk on {settings.address} ({who}); Ctrl-C stops it")
         uvicorn.run(app, host=host, port=port, log_level="warning" if state.verbose == 0 else "info")
-    finally:
-        database.close()
 
 
 @click.command()
@@ -141,5 +143,5 @@ def web_token(state: Any, name: str) -> None:
 @click.command("web-password")
 @click.password_option(help="The desk's login password (asked twice when not given).")
 def web_password(password: str) -> None:
-    """Print the hash of a login password, to set as MONITOR_WEB_PASSWORD_HASH."""
+    """Print the hash of a login password, for `web: password_hash` (or MONITOR_WEB_PASSWORD_HASH)."""
     click.echo(hash_password(password))

@@ -44,6 +44,7 @@ from monitor.config.declare import (
     setting_from,
     settings_of,
 )
+from monitor.config.desk import DeskSettings, read_desk
 from monitor.config.values import (
     boolean,
     check_cron,
@@ -247,6 +248,7 @@ class Config:
     operator: OperatorSettings | None = setting(
         None, "source-health alerts (failing, silent, recovered): `operator:` below", kind="mapping"
     )
+    web: DeskSettings = setting_from(DeskSettings, "the analysts' desk (`monitor web`): `web:` below")
     metrics_port: str | None = setting(
         None,
         "serve Prometheus `/metrics` and `/healthz` from `monitor run` on this port (loopback) "
@@ -513,6 +515,7 @@ class _Reader:
             operator=read_operator(self, fields["operator"], tuple(channels))
             if "operator" in fields
             else None,
+            web=read_desk(self, fields["web"]) if "web" in fields else DeskSettings(),
             metrics_port=self.value(fields, Config, "metrics_port"),
             scrapyd=self.nodes(fields["scrapyd"]) if "scrapyd" in fields else (),
             channel_settings=self.channel_settings,

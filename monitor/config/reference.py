@@ -17,6 +17,7 @@ from pathlib import Path
 from monitor.config.channels import Channel
 from monitor.config.crawl import CrawlSettings, OperatorSettings
 from monitor.config.declare import Setting, settings_of
+from monitor.config.desk import DeskSettings
 from monitor.config.model import Config, Schedule, Source
 from monitor.config.values import format_duration, format_size
 
@@ -28,6 +29,7 @@ SECTIONS: tuple[tuple[str, type, str | None], ...] = (
     ("`dispatch:`, the alert dispatcher", Config, "dispatch"),
     ("`crawl:`, every crawl", CrawlSettings, None),
     ("`operator:`, source-health alerts", OperatorSettings, None),
+    ("`web:`, the analysts' desk", DeskSettings, None),
     ("each entry of `sources:`", Source, None),
     ("a source's `schedule:`", Schedule, None),
     ("`channels:` in the long form, `TAG: {urls: [...], ...}`", Channel, None),

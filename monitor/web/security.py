@@ -45,15 +45,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6, a bare ``PORT`` meaning 127.0.0.1) as a pair."""
-    host, _, port = listen.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"--listen {listen!r}: expected HOST:PORT such as 127.0.0.1:8080")
-    return host, int(port)
-
-
 def hash_password(password: str) -> str:
     """The form stored in the configuration: ``scrypt$N$r$p$salt$hash`` (base64)."""
     salt = secrets.token_bytes(16)

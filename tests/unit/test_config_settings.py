@@ -10,6 +10,7 @@ import pytest
 from monitor.config.channels import Channel
 from monitor.config.crawl import CrawlSettings, OperatorSettings
 from monitor.config.declare import default_of, keys_of, settings_of
+from monitor.config.desk import DeskSettings
 from monitor.config.model import DEFAULT_USER_AGENT, Config, ConfigErrors, Schedule, Source, load_config
 from monitor.config.reference import COMMAND, END, START, render, replaced
 from monitor.config.values import (
@@ -27,7 +28,7 @@ from monitor.crawl import settings as scrapy_settings
 from monitor.crawl.settings import crawl_settings
 
 README = Path(__file__).parents[2] / "README.md"
-DECLARED = (Config, CrawlSettings, OperatorSettings, Source, Schedule, Channel)
+DECLARED = (Config, CrawlSettings, OperatorSettings, DeskSettings, Source, Schedule, Channel)
 
 
 def load(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> Config:
