@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from monitor.article import Article
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC on the way in and out, also on SQLite (which stores naive text)."""
@@ -97,6 +99,23 @@ class ArticleRow(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     story: Mapped[Story] = relationship(back_populates="articles")
+
+    def article(self) -> Article:
+        """The ``Article`` this row stores, as the matcher and the backfill read it."""
+        return Article(
+            url=self.url,
+            canonical_url=self.canonical_url,
+            title=self.title,
+            body=self.body,
+            authors=tuple(self.authors or ()),
+            published_at=self.published_at,
+            modified_at=self.modified_at,
+            language=self.language,
+            description=self.description,
+            section=self.section,
+            site_name=self.site_name,
+            source=self.source,
+        )
 
 
 class ArticleURL(Base):

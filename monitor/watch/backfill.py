@@ -14,7 +14,6 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from monitor.article import Article
 from monitor.store.database import Database, save_match
 from monitor.store.models import ArticleRow
 from monitor.watch.rules import Rule, RuleSet
@@ -61,7 +60,7 @@ def backfill(
     report = BackfillReport()
     for row in _articles_since(database, since, until):
         report.scanned += 1
-        article = _article_of(row)
+        article = row.article()
         found = single.match(article)
         if not found:
             continue
@@ -95,20 +94,3 @@ def _articles_since(
             return
         yield from rows
         last_id = rows[-1].id
-
-
-def _article_of(row: ArticleRow) -> Article:
-    return Article(
-        url=row.url,
-        canonical_url=row.canonical_url,
-        title=row.title,
-        body=row.body,
-        authors=tuple(row.authors or ()),
-        published_at=row.published_at,
-        modified_at=row.modified_at,
-        language=row.language,
-        description=row.description,
-        section=row.section,
-        site_name=row.site_name,
-        source=row.source,
-    )

@@ -19,7 +19,6 @@ from datetime import datetime
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from monitor.article import Article
 from monitor.errors import MonitorError
 from monitor.matching.query import QuerySyntaxError, caret, parse
 from monitor.matching.tree import And, Near, Node, Not, Term
@@ -122,7 +121,7 @@ def search(
             exhausted = len(rows) < BATCH
         for row in rows:
             result.scanned += 1
-            found = rules.match(article_of(row))
+            found = rules.match(row.article())
             if found:
                 result.hits.append(SearchHit(row, found[0].snippet, found[0].terms))
                 if len(result.hits) == limit:
@@ -159,21 +158,3 @@ def _rows(
     if limit:
         statement = statement.limit(limit)
     return list(session.scalars(statement))
-
-
-def article_of(row: ArticleRow) -> Article:
-    """The ``Article`` the matcher reads, from a stored row."""
-    return Article(
-        url=row.url,
-        canonical_url=row.canonical_url,
-        title=row.title,
-        body=row.body,
-        authors=tuple(row.authors or ()),
-        published_at=row.published_at,
-        modified_at=row.modified_at,
-        language=row.language,
-        description=row.description,
-        section=row.section,
-        site_name=row.site_name,
-        source=row.source,
-    )

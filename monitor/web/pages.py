@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from monitor.store import desk as queries
 from monitor.store.models import ArticleRow
 from monitor.watch.rules import explain
-from monitor.watch.search import SearchError, article_of, search
+from monitor.watch.search import SearchError, search
 from monitor.web import render
 from monitor.web.access import checked_action, page_user
 from monitor.web.app import desk_of
@@ -134,7 +134,7 @@ def article_page(request: Request, article_id: int) -> Response:
             raise HTTPException(404, "no such article")
         stored = queries.article_matches(session, article_id)
     stored_rules = {match.rule for match, _ in stored}
-    found = [m for m in desk.rules.current().match(article_of(row)) if m.rule.name in stored_rules]
+    found = [m for m in desk.rules.current().match(row.article()) if m.rule.name in stored_rules]
     ranges: dict[str, list[tuple[int, int]]] = {"title": [], "body": []}
     for match in found:
         for hit in match.hits:

@@ -126,8 +126,6 @@ def body(rng: random.Random) -> str:
 
 def seed(database: Database, config_rules: object, count: int, rng: random.Random) -> int:
     """Insert ``count`` articles (every fourth a copy of the one before) and their matches."""
-    from monitor.watch.search import article_of
-
     rules = config_rules
     now = datetime.now(UTC)
     matches = 0
@@ -162,7 +160,7 @@ def seed(database: Database, config_rules: object, count: int, rng: random.Rando
         found = []
         for row in articles:
             stored = ArticleRow(**row)
-            for match in rules.match(article_of(stored)):  # type: ignore[attr-defined]
+            for match in rules.match(stored.article()):  # type: ignore[attr-defined]
                 found.append(
                     {
                         "rule": match.rule.name,

@@ -14,7 +14,7 @@ from monitor.store.database import Database
 from monitor.store.fulltext import AllOf, AnyOf, Words, fts5_query, tsquery
 from monitor.store.models import ArticleRow
 from monitor.watch.rules import Rule, RuleSet
-from monitor.watch.search import SearchError, article_of, prefilter, search
+from monitor.watch.search import SearchError, prefilter, search
 
 EXTRA = [
     (
@@ -74,7 +74,7 @@ def test_search_finds_exactly_what_the_matcher_finds(archive: Database, query: s
     matcher = RuleSet([Rule("q", query)])
     with archive.transaction() as session:
         rows = session.query(ArticleRow).order_by(ArticleRow.id.desc()).all()
-        expected = [row.id for row in rows if matcher.match(article_of(row))]
+        expected = [row.id for row in rows if matcher.match(row.article())]
         result = search(session, query, limit=100)
     assert [hit.article.id for hit in result.hits] == expected
     assert result.more_before is None
