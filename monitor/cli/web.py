@@ -56,7 +56,8 @@ def web(state: Any, listen: str | None, password_hash: str | None) -> None:
     """
     import uvicorn
 
-    from monitor.web.app import WebSettings, create_app
+    from monitor.web.app import create_app
+    from monitor.web.desk import WebSettings
 
     config = state.config()
     try:

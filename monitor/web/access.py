@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 
 from monitor.store.desk import token_user
-from monitor.web.app import desk_of
+from monitor.web.desk import desk_of
 from monitor.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,

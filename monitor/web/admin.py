@@ -22,7 +22,7 @@ from monitor.store.outbox import ALERT_STATUSES
 from monitor.watch.backfill import backfill
 from monitor.watch.rules import Rule
 from monitor.web import render
-from monitor.web.app import Desk, desk_of
+from monitor.web.desk import Desk, desk_of
 from monitor.web.pages import Action, Page, back, day
 
 router = APIRouter(include_in_schema=False)

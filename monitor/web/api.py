@@ -20,7 +20,7 @@ from monitor.redact import redact
 from monitor.store import desk as queries
 from monitor.watch.search import SearchError, search
 from monitor.web.access import api_user, checked_action
-from monitor.web.app import desk_of
+from monitor.web.desk import desk_of
 from monitor.web.pages import STORY_ACTIONS, day
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_user)])

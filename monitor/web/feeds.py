@@ -20,7 +20,7 @@ from markupsafe import escape
 from monitor.store import desk as queries
 from monitor.web import render
 from monitor.web.access import feed_user
-from monitor.web.app import desk_of
+from monitor.web.desk import desk_of
 
 router = APIRouter(dependencies=[Depends(feed_user)], include_in_schema=False)
 ENTRIES = 50

@@ -19,7 +19,7 @@ from monitor.watch.rules import explain
 from monitor.watch.search import SearchError, search
 from monitor.web import render
 from monitor.web.access import checked_action, page_user
-from monitor.web.app import desk_of
+from monitor.web.desk import desk_of
 from monitor.web.security import SESSION_COOKIE, sign_session, verify_password
 
 router = APIRouter(include_in_schema=False)

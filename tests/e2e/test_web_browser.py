@@ -60,6 +60,23 @@ def desk(tmp_path: Path) -> Iterator[tuple[str, Database, dict[str, int]]]:
         database.close()
 
 
+def follow(browser, element) -> None:
+    """Click ``element`` and wait for the page it leads to: the old page's elements go stale.
+
+    A click on a link or a form button returns before the browser has the next page; reading
+    the page at once could read the old one, or an element the navigation is replacing.
+    """
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old_page = browser.find_element("tag name", "html")
+    element.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, 10).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
+
+
 def test_inbox_story_mute(browser, desk) -> None:
     from selenium.webdriver.common.by import By
 
@@ -67,13 +84,13 @@ def test_inbox_story_mute(browser, desk) -> None:
     with database.transaction() as session:
         story = session.get_one(ArticleRow, ids["original"]).story_id
     browser.get(url + "/")
-    browser.find_element(By.LINK_TEXT, "Daimler, Renault Team Up for Small Car Alliance").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Daimler, Renault Team Up for Small Car Alliance"))
     assert browser.current_url == f"{url}/stories/{story}"
-    browser.find_element(By.ID, "mute").click()
+    follow(browser, browser.find_element(By.ID, "mute"))
     assert "no more alerts" in browser.find_element(By.CSS_SELECTOR, "p.meta").text
     with database.transaction() as session:
         assert session.get_one(StoryMark, story).muted_at is not None
-    browser.find_element(By.ID, "nav-inbox").click()
+    follow(browser, browser.find_element(By.ID, "nav-inbox"))
     titles = [element.text for element in browser.find_elements(By.CSS_SELECTOR, "article.story h2")]
     assert "Daimler, Renault Team Up for Small Car Alliance" not in titles
     assert titles == ["Renault Fluence Z.E. Electric Sedan to Launch in Israel"]
@@ -84,11 +101,11 @@ def test_rule_backtest(browser, desk) -> None:
 
     url, database, _ids = desk
     browser.get(url + "/rules")
-    browser.find_element(By.LINK_TEXT, "electric").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "electric"))
     assert browser.find_element(By.CSS_SELECTOR, "svg.chart")
     with database.transaction() as session:
         before = session.scalar(select(AlertRow.id).order_by(AlertRow.id.desc()))
-    browser.find_element(By.ID, "backtest").click()
+    follow(browser, browser.find_element(By.ID, "backtest"))
     assert browser.find_element(By.ID, "backtest-hits").text == "2"
     assert "Nothing has been sent" in browser.find_element(By.ID, "backtest-result").text
     with database.transaction() as session:
@@ -105,8 +122,8 @@ def test_outbox_retry(browser, desk) -> None:
             update(AlertRow).where(AlertRow.id == alert).values(status="failed", last_error="HTTP 503")
         )
     browser.get(url + "/outbox")
-    browser.find_element(By.ID, "tab-failed").click()
-    browser.find_element(By.ID, f"retry-{alert}").click()
+    follow(browser, browser.find_element(By.ID, "tab-failed"))
+    follow(browser, browser.find_element(By.ID, f"retry-{alert}"))
     assert "No alerts failed" in browser.find_element(By.TAG_NAME, "tbody").text
     with database.transaction() as session:
         assert session.get_one(AlertRow, alert).status == "pending"

@@ -18,7 +18,8 @@ from monitor.errors import ConfigError
 from monitor.store.database import Database
 from monitor.store.desk import add_token
 from monitor.store.models import AlertRow, MatchRow, StoryMark
-from monitor.web.app import WebSettings, create_app
+from monitor.web.app import create_app
+from monitor.web.desk import WebSettings
 from monitor.web.security import hash_password
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
