@@ -42,9 +42,9 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     headings = [squash(h.text_content()) for h in _HEADINGS(tree)[:8]]
     headings = [h for h in headings if 0 < len(h) <= 400]
     sites = [squash(s) for s in site_names if s]
-    site_keys = {_compact(s) for s in sites}
+    site_keys = {compact(s) for s in sites}
     for heading in headings:
-        if _is_site(heading, site_keys):
+        if is_site(heading, site_keys):
             continue  # the logo heading of blogs and small outlets
         if any(_similar(heading, c) for c in candidates):
             return heading
@@ -67,30 +67,32 @@ def strip_site(title: str, site_names: list[str]) -> str:
     A part counts as the site when it is a known site name, or looks like the host name
     ("AutoGuide.com" for autoguide.com), or is a short tail after a much longer head.
     """
-    sites = {_compact(s) for s in site_names if s}
+    sites = {compact(s) for s in site_names if s}
     for _ in range(3):
         parts = list(_TITLE_SEPARATORS.finditer(title))
         if not parts:
             break
         last, first_sep = parts[-1], parts[0]
         tail, head = title[last.end() :], title[: first_sep.start()]
-        if _is_site(tail, sites) or (len(tail.split()) <= 3 and len(title[: last.start()]) > 3 * len(tail)):
+        if is_site(tail, sites) or (len(tail.split()) <= 3 and len(title[: last.start()]) > 3 * len(tail)):
             title = title[: last.start()].strip()
-        elif _is_site(head, sites):
+        elif is_site(head, sites):
             title = title[first_sep.end() :].strip()
         else:
             break
     return title
 
 
-def _compact(text: str) -> str:
+def compact(text: str) -> str:
+    """A name reduced for comparison with site names: no "www.", common TLD, case or punctuation."""
     text = text.casefold().strip().removeprefix("www.")
     text = _TLD.sub("", text)
     return _NON_WORD.sub("", text)
 
 
-def _is_site(part: str, sites: set[str]) -> bool:
-    key = _compact(part)
+def is_site(part: str, sites: set[str]) -> bool:
+    """True when ``part`` names the site: equal to a ``compact`` site name or a prefix of one."""
+    key = compact(part)
     return bool(key) and any(
         key == s or (len(s) > 3 and (key.startswith(s) or s.startswith(key))) for s in sites
     )
