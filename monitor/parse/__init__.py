@@ -13,8 +13,12 @@ Which library does what:
 - ``language``: a stop-word/script guess when the page declares no language.
 - ``dates``: ISO 8601, RFC 2822 and free-form dates (python-dateutil); htmldate as the last
   resort that searches the URL and the text.
-- ``authors``: byline cleaning with regular expressions.
-- ``fields``: choosing one title, language and canonical URL among the candidates
+- ``authors``: byline cleaning with regular expressions; trafilatura's ranked byline search
+  (its ``AUTHOR_XPATHS`` order) before every byline element; the agency or publisher the
+  metadata names when no person is named.
+- ``text``: element text with blocks on their own lines and no words glued at tag boundaries.
+- ``fields``: choosing one title (the visible h1 in the wording the declared titles share),
+  language and canonical URL among the candidates
   (``monitor.urls.canonical_url``, courlan + w3lib, drops tracking parameters).
 """
 

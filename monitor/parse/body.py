@@ -12,8 +12,9 @@ Three steps, each general rather than tuned to one site:
    asides, footers): each of its XPath passes and tree copies then walks a smaller tree,
    and the text it extracts stays the same.
 3. ``clean_lines`` drops what trafilatura keeps but a body never holds: the headline and
-   byline repeated at the top, and furniture lines ("Read more:", "Sign up for our
-   newsletter", copyright notices) in the main newsroom languages.
+   byline repeated at the top, furniture lines ("Read more:", "Sign up for our
+   newsletter", copyright notices) in the main newsroom languages, and teaser lists
+   (``boilerplate.drop_teasers``: runs of lines that are each a link's whole text).
 4. ``quality``/``fallback`` check the text against the page and replace a failed
    extraction; ``lead`` puts the visible standfirst first when the extractor left it out.
 
@@ -34,7 +35,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.authors import is_byline
-from monitor.parse.boilerplate import is_furniture
+from monitor.parse.boilerplate import drop_teasers, is_furniture
 from monitor.parse.fallback import choose
 from monitor.parse.lead import find_lead, with_lead
 from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
@@ -127,6 +128,7 @@ def extract_body(
     chosen = choose(("trafilatura", main), alternatives, page, titles)
     if not chosen.text:
         return chosen
+    chosen = replace(chosen, text=drop_teasers(chosen.text, page.link_texts))
     # The standfirst belongs to the article even when it sits outside the extracted block.
     return replace(chosen, text=with_lead(chosen.text, find_lead(tree, descriptions)))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from monitor.parse.quality import key
+
 _MAX_FURNITURE = 300
 
 # Whole-line patterns (matched against the start of the line, case-insensitive).
@@ -51,3 +53,35 @@ def is_furniture(line: str) -> bool:
     if len(line) > _MAX_FURNITURE:
         return False
     return bool(_LEADS.match(line) or _ONLY_LINK.match(line) or _RIGHTS.search(line))
+
+
+#: Endings of a sentence or a lead-in (a teaser headline has none of them).
+_SENTENCE_ENDS = (".", "!", "?", "。", "”", '"', ":", "…")
+#: A teaser headline has at least this many words (shorter link lines may be names, tags).
+_TEASER_WORDS = 3
+
+
+def drop_teasers(text: str, link_texts: frozenset[str]) -> str:
+    """``text`` without related-article boxes: runs of teaser lines, and a teaser ending it.
+
+    A teaser line is the whole text of a link on the page (``link_texts``, as
+    ``quality.key`` reduces them), of a few words and no sentence. Only runs of two or
+    more, or the last line, are dropped: a single linked line between paragraphs is more
+    often a product or subheading the article links than a teaser.
+    """
+    lines = text.split("\n\n")
+    flags = [_is_teaser(line, link_texts) for line in lines]
+    last = len(lines) - 1
+    kept = [
+        line
+        for i, (line, flag) in enumerate(zip(lines, flags, strict=True))
+        if not (flag and (i == last or (i > 0 and flags[i - 1]) or (i < last and flags[i + 1])))
+    ]
+    return "\n\n".join(kept) if kept else text
+
+
+def _is_teaser(line: str, link_texts: frozenset[str]) -> bool:
+    line = line.strip()
+    return (
+        len(line.split()) >= _TEASER_WORDS and not line.endswith(_SENTENCE_ENDS) and key(line) in link_texts
+    )

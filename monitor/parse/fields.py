@@ -6,16 +6,22 @@ tuning for a new kind of site, sit in one small module.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from lxml import etree
 from lxml import html as lxml_html
 
+from monitor.parse.text import element_text
+
 _SPACE = re.compile(r"\s+")
 _HEADINGS = etree.XPath("//h1")
 _WORD = re.compile(r"\w+")
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|•|/)\s+")
+#: " | Site", " - Site" and the like; CJK and Korean titles set the site apart without
+#: spaces ("...--时政--人民网", "...ㅣ한국일보", "...｜日経").
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|•|/)\s+|\s*(?:--|｜|丨|ㅣ|︱)\s*")
 _TLD = re.compile(r"\.(?:com|net|org|co\.uk|com\.au|de|fr|it|es|nl|ch|at|jp|ru|pl|in|ca|io)$")
 _NON_WORD = re.compile(r"[\W_]+")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]{2,8})*$")
@@ -33,25 +39,38 @@ def squash(text: str) -> str:
 
 
 def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Iterable[str]) -> str:
-    """The on-page headline when it agrees with the metadata, else the best metadata title."""
+    """The headline, chosen by agreement between the visible ``<h1>`` and the declared titles.
+
+    Declared titles are the JSON-LD headline, og:title, twitter:title and the other meta
+    titles (``hinted``, in that order) and ``<title>``, each unescaped (publishers
+    double-escape entities) and stripped of site-name affixes (``strip_site``). When the
+    ``<h1>`` says the same words as declared titles (up to punctuation, quotes and
+    spacing) or shows one with a kicker or section label around it ("Kultur : ..."), the
+    declared wording most of them share is returned: the ``<h1>`` text may glue its spans
+    or carry the kicker. A declared title that agrees with no visible headline (an
+    og:title written for social networks) loses to a similar ``<h1>``; without any
+    ``<h1>`` the first declared title wins.
+    """
     head = tree.find(".//title")
-    page_title = squash(head.text_content()) if head is not None else ""
-    candidates = [squash(t) for t in hinted if squash(t)]
-    if page_title:
-        candidates.append(page_title)
-    headings = [squash(h.text_content()) for h in _HEADINGS(tree)[:8]]
-    headings = [h for h in headings if 0 < len(h) <= 400]
     sites = [squash(s) for s in site_names if s]
-    site_keys = {_compact(s) for s in sites}
+    site_keys = {compact(s) for s in sites}
+    declared = [squash(html_lib.unescape(t)) for t in hinted]
+    if head is not None:
+        declared.append(squash(head.text_content()))
+    pairs = [(t, strip_site(t, sites)) for t in declared if t]
+    pairs = [(t, stripped) for t, stripped in pairs if stripped and not is_site(stripped, site_keys)]
+    candidates = [stripped for _, stripped in pairs]
+    headings = [element_text(h, " ") for h in _HEADINGS(tree)[:8]]
+    headings = [h for h in headings if 0 < len(h) <= 400 and not is_site(h, site_keys)]
     for heading in headings:
-        if _is_site(heading, site_keys):
-            continue  # the logo heading of blogs and small outlets
+        agreeing = _agreeing(heading, pairs)
+        if agreeing:
+            return agreeing
+    for heading in headings:
         if any(_similar(heading, c) for c in candidates):
             return heading
-    for candidate in candidates:
-        stripped = strip_site(candidate, sites)
-        if stripped:
-            return stripped
+    if candidates:
+        return candidates[0]
     if headings:
         return headings[0]
     for tag in ("h2", "h3"):
@@ -61,36 +80,72 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     return ""
 
 
+def _agreeing(heading: str, pairs: list[tuple[str, str]]) -> str | None:
+    """The declared title saying what ``heading`` says, in the wording most of them share.
+
+    ``pairs`` are the declared titles as written and stripped of site affixes. Each one
+    votes once: as written when it has the same words as ``heading`` (a tail such as
+    ' – „Extreme Gefahr“' may belong to the headline), else stripped. Without any such
+    title, a stripped one that ``heading`` shows with a kicker or section around it, or
+    that shows ``heading`` with one, votes (either holds at least half the other).
+    """
+    key = _words(heading)
+    if not key:
+        return None
+    same = [
+        raw if _words(raw) == key else stripped
+        for raw, stripped in pairs
+        if key in (_words(raw), _words(stripped))
+    ]
+    if not same:
+        candidates = [stripped for _, stripped in pairs]
+        same = [c for c in candidates if _contains(key, _words(c))]
+    if not same:
+        return None
+    counts = Counter(same)
+    return max(same, key=lambda c: (counts[c], -same.index(c)))
+
+
+def _contains(outer: str, inner: str) -> bool:
+    return len(inner) >= 0.5 * len(outer) and (outer.startswith(inner) or outer.endswith(inner))
+
+
+def _words(text: str) -> str:
+    return _NON_WORD.sub("", text).casefold()
+
+
 def strip_site(title: str, site_names: list[str]) -> str:
     """Drop a leading or trailing " | Site Name" from a ``<title>``-style string.
 
     A part counts as the site when it is a known site name, or looks like the host name
     ("AutoGuide.com" for autoguide.com), or is a short tail after a much longer head.
     """
-    sites = {_compact(s) for s in site_names if s}
+    sites = {compact(s) for s in site_names if s}
     for _ in range(3):
         parts = list(_TITLE_SEPARATORS.finditer(title))
         if not parts:
             break
         last, first_sep = parts[-1], parts[0]
         tail, head = title[last.end() :], title[: first_sep.start()]
-        if _is_site(tail, sites) or (len(tail.split()) <= 3 and len(title[: last.start()]) > 3 * len(tail)):
+        if is_site(tail, sites) or (len(tail.split()) <= 3 and len(title[: last.start()]) > 3 * len(tail)):
             title = title[: last.start()].strip()
-        elif _is_site(head, sites):
+        elif is_site(head, sites):
             title = title[first_sep.end() :].strip()
         else:
             break
     return title
 
 
-def _compact(text: str) -> str:
+def compact(text: str) -> str:
+    """A name reduced for comparison with site names: no "www.", common TLD, case or punctuation."""
     text = text.casefold().strip().removeprefix("www.")
     text = _TLD.sub("", text)
     return _NON_WORD.sub("", text)
 
 
-def _is_site(part: str, sites: set[str]) -> bool:
-    key = _compact(part)
+def is_site(part: str, sites: set[str]) -> bool:
+    """True when ``part`` names the site: equal to a ``compact`` site name or a prefix of one."""
+    key = compact(part)
     return bool(key) and any(
         key == s or (len(s) > 3 and (key.startswith(s) or s.startswith(key))) for s in sites
     )

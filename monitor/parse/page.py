@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 
 from monitor.article import Article, clean_text
 from monitor.errors import ParseError
-from monitor.parse.authors import clean_authors, page_bylines
+from monitor.parse.authors import choose_authors, clean_authors, page_bylines, ranked_bylines
 from monitor.parse.body import extract_body, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
 from monitor.parse.decode import decode_html
@@ -206,8 +206,9 @@ def _authors(
 ) -> tuple[str, ...]:
     if "authors" in found:
         return clean_authors(found["authors"].split("\n"), site_names)
-    authors = clean_authors(hints.authors, site_names)
-    return authors or clean_authors(page_bylines(tree), site_names)
+    return choose_authors(
+        hints.authors, lambda: page_bylines(tree), site_names, [lambda: ranked_bylines(tree)]
+    )
 
 
 def _published(tree: lxml_html.HtmlElement, hints: Hints, found: dict[str, str], url: str) -> datetime | None:

@@ -1,0 +1,42 @@
+"""Teasers: related-article boxes inside the article never reach the body."""
+
+from __future__ import annotations
+
+from monitor.parse import parse_html
+from monitor.parse.boilerplate import drop_teasers
+from monitor.parse.quality import key
+
+PARAGRAPH = "The council met on Tuesday and agreed the budget for the coming year in full. " * 3
+LINKS = frozenset(
+    key(t)
+    for t in ("Eskalation in Nahost: Aktuelle News", "Ceasefire talks stall in Cairo", "Logitech MX Master 3")
+)
+
+
+def test_a_run_of_teasers_and_a_trailing_teaser_are_dropped():
+    text = "\n\n".join(
+        [PARAGRAPH, "Eskalation in Nahost: Aktuelle News", "Ceasefire talks stall in Cairo", PARAGRAPH,
+         "Ceasefire talks stall in Cairo"]
+    )  # fmt: skip
+    assert drop_teasers(text, LINKS) == f"{PARAGRAPH}\n\n{PARAGRAPH}"
+
+
+def test_a_single_linked_subheading_and_linked_sentences_stay():
+    text = "\n\n".join([PARAGRAPH, "Logitech MX Master 3", PARAGRAPH])
+    assert drop_teasers(text, LINKS) == text
+    sentence = "Ceasefire talks stall in Cairo."
+    assert drop_teasers(f"{PARAGRAPH}\n\n{sentence}", LINKS | {key(sentence)}).endswith(sentence)
+
+
+def test_a_related_box_inside_the_article_is_not_in_the_body():
+    page = (
+        "<html><head><title>Budget agreed</title></head><body><article><h1>Budget agreed</h1>"
+        f"<p>{PARAGRAPH}</p><p>{PARAGRAPH.replace('council', 'mayor')}</p>"
+        '<p><a href="/a">Eskalation in Nahost: Aktuelle News</a></p>'
+        '<p><a href="/b">Ceasefire talks stall in Cairo</a></p>'
+        f"<p>{PARAGRAPH.replace('council', 'board')}</p></article></body></html>"
+    )
+    body = parse_html(page, "https://gazette.example/budget").body
+    assert "Nahost" not in body
+    assert "Cairo" not in body
+    assert body.count("agreed the budget") == 9
