@@ -229,7 +229,10 @@ def test_channels_short_and_long_forms(tmp_path: Path) -> None:
     assert loaded.channels == {"alerts": ("console://",), "team": (f"json://127.0.0.1/{TOKEN}",)}
     assert loaded.channel_settings == {
         "team": Channel(
-            timezone="Europe/Berlin", quiet_hours=parse_quiet_hours("22:00-07:00"), digest="30 7 * * 1-5"
+            urls=(f"json://127.0.0.1/{TOKEN}",),  # the long form's own list, as `channels` has it
+            timezone="Europe/Berlin",
+            quiet_hours=parse_quiet_hours("22:00-07:00"),
+            digest="30 7 * * 1-5",
         )
     }
     assert loaded.templates == tmp_path
