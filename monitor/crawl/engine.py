@@ -319,7 +319,7 @@ class CrawlEngine:
         log.warning("crawl of %s %s", poll.source.name, poll.lost)
         crawler = poll.crawler
         if crawler is not None and crawler.crawling:
-            deferred_from_coro(crawler.engine.close_spider_async(reason="engine_timeout"))
+            _close(crawler, "engine_timeout")
         self.reactor.callLater(ABANDON, self._release, poll)
 
     def _stop_all(self) -> list[Future[CrawlResult]]:
@@ -327,8 +327,8 @@ class CrawlEngine:
             poll = self.queue.popleft()
             poll.future.set_result(_unstarted(poll.source.name, "monitor is shutting down", INTERRUPTED))
         for poll in self.active.values():
-            if poll.crawler is not None:
-                deferred_from_coro(poll.crawler.stop_async())
+            if poll.crawler is not None and poll.crawler.crawling:
+                _close(poll.crawler, "shutdown")  # the pipeline records the run as interrupted
         return [poll.future for poll in self.active.values()]
 
     def _abandon_all(self) -> None:
@@ -361,6 +361,13 @@ class CrawlEngine:
             names = set(session.scalars(select(CrawlRun.source).where(CrawlRun.status == "running")))
         for name in names:
             close_orphaned_runs(self.database, name)
+
+
+def _close(crawler: Crawler, reason: str) -> None:
+    """Close a running crawl with ``reason``, which its pipeline sees (it closes before Scrapy records it)."""
+    if crawler.stats is not None:
+        crawler.stats.set_value("finish_reason", reason)
+    deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
 
 def _unstarted(source: str, why: str, status: str) -> CrawlResult:
