@@ -285,10 +285,11 @@ class CrawlEngine:
         try:
             with self.database.transaction() as session:
                 poll.run_id = start_run(session, source.name, datetime.now(UTC))
-            settings = self.settings.copy()
+            # The template takes this crawl's values (the same keys every time) and the Crawler
+            # copies it: one deep copy of Scrapy's settings per poll, not two.
             per_crawl = {**crawl_settings(self.config, source), "MONITOR_RUN_ID": poll.run_id, **self.extra}
-            settings.update(per_crawl, priority="cmdline")
-            crawler = Crawler(self.spider, settings)
+            self.settings.update(per_crawl, priority="cmdline")
+            crawler = Crawler(self.spider, self.settings)
         except Exception as exc:  # the database is unreachable: the caller hears of it
             poll.future.set_exception(exc)
             return
