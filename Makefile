@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: demo test lint typecheck pytest install docs bench-extraction bench-matching bench-scale bench-crawl bench-web clean
+.PHONY: demo test lint typecheck pytest install docs bench-extraction bench-matching bench-scale bench-crawl bench-polling bench-web clean
 
 $(RUNTIME): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-scale: $(STAMP)
 
 bench-crawl: $(STAMP)
 	$(BIN)/python tests/bench/crawl.py
+
+bench-polling: $(STAMP)
+	$(BIN)/python tests/bench/polling.py
 
 bench-web: $(STAMP)
 	$(BIN)/python tests/bench/web.py

@@ -101,8 +101,14 @@ def demo(workdir: Path, rules_path: Path, port: int, fresh: bool) -> None:
 @click.argument("sources", nargs=-1)
 @click.option("--no-dispatch", is_flag=True, help="Store and match only; leave alerts queued.")
 @click.option("--parallel", type=click.IntRange(1, 16), default=2, show_default=True, help="Crawls at once.")
+@click.option(
+    "--in-process",
+    is_flag=True,
+    help="Crawl in one Scrapy engine in this process (as `monitor run` does), with progress and ETA, "
+    "instead of a `scrapy crawl` child process per source.",
+)
 @click.pass_obj
-def crawl(state: Any, sources: tuple[str, ...], no_dispatch: bool, parallel: int) -> None:
+def crawl(state: Any, sources: tuple[str, ...], no_dispatch: bool, parallel: int, in_process: bool) -> None:
     """Crawl SOURCES now (default: every source in monitor.yaml), then send the alerts.
 
     \b
@@ -121,13 +127,42 @@ def crawl(state: Any, sources: tuple[str, ...], no_dispatch: bool, parallel: int
         raise click.ClickException(f"{config.path}: no sources configured")
     click.echo(f"crawling {len(chosen)} source(s)")
     log_level = "INFO" if state.verbose else "WARNING"
-    results = crawl_sources(config, chosen, parallel=parallel, log_level=log_level, on_done=_print_crawl)
+    if in_process:
+        results = _crawl_in_process(config, chosen, parallel)
+    else:
+        results = crawl_sources(config, chosen, parallel=parallel, log_level=log_level, on_done=_print_crawl)
     if not no_dispatch:
         with Database.open(config.database_url) as database:
             report = dispatch(config, database)
         click.echo(f"alerts: {report.sent} sent, {report.retrying} retrying, {report.failed} failed")
     if any(not result.ok for result in results):
         raise SystemExit(1)
+
+
+def _crawl_in_process(config: Config, chosen: list[Any], parallel: int) -> list[CrawlResult]:
+    """Crawl ``chosen`` on the in-process engine, a progress line per source: done/total, pages, ETA."""
+    from monitor.crawl.engine import CrawlEngine
+
+    Database.open(config.database_url).close()  # migrated once, before the engine opens it
+    engine = CrawlEngine(config, max_crawls=parallel)
+    started = time.monotonic()
+    done: list[CrawlResult] = []
+
+    def progress(result: CrawlResult) -> None:
+        done.append(result)
+        elapsed = time.monotonic() - started
+        left = len(chosen) - len(done)
+        eta = f", ETA {elapsed / len(done) * left:.0f} s" if left else ""
+        _print_crawl(result)
+        click.echo(
+            f"  [{len(done)}/{len(chosen)} sources, {sum(r.pages for r in done)} pages, "
+            f"{sum(r.stored for r in done)} new articles, {elapsed:.0f} s{eta}]"
+        )
+
+    try:
+        return engine.crawl(chosen, on_done=progress)
+    finally:
+        engine.stop()
 
 
 @click.command()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor.config.declare import keys_of, read_values, required, setting, settings_of
-from monitor.config.values import count, parse_duration, parse_size, positive_int, positive_number
+from monitor.config.values import boolean, count, parse_duration, parse_size, positive_int, positive_number
 from monitor.config.yamlfile import Node
 from monitor.errors import ConfigError, quoted
 
@@ -74,6 +74,13 @@ class CrawlSettings:
         "longest `Retry-After` honoured, per host (longer ones are cut to it and recorded)",
         parse=crawl_wait,
         kind="duration ≤ 1w",
+    )
+    in_process: bool = setting(
+        True,
+        "`monitor run` polls every source in one long-lived Scrapy engine in its own process "
+        "(false: one `scrapy crawl` child process per crawl, as before)",
+        parse=boolean,
+        kind="boolean",
     )
     max_entries: int = setting(
         500,

@@ -6,11 +6,17 @@ itself: three parses of the YAML and the rule paths, three engines, two schema c
 ``CrawlContext.of(crawler)`` builds them on first use and keeps them on the crawler, so
 every component of the crawl gets the same ``Config`` and ``Database``; the database is
 closed once, when the spider closes (after the pipelines have closed).
+
+In the long-lived engine (``monitor.crawl.engine``) every crawl of the process shares one
+context instead, handed to each crawler with ``share``: the config is loaded once, the
+database stays open between crawls, robots.txt is cached per host across crawls (``robots``)
+and fetched pages go to the engine's ingest worker (``ingest``), off the reactor thread.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Protocol
 
 from scrapy import signals
 
@@ -21,15 +27,45 @@ from monitor.store.database import Database
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from monitor.config.model import Source
+    from monitor.crawl.ingest import Counts, Page
+    from monitor.crawl.politeness import RobotsCache
+
 _ATTRIBUTE = "monitor_context"  # where the context is kept on the crawler
+
+
+class PageSink(Protocol):
+    """Where a crawl of the engine sends its pages: parsed, matched and stored off the reactor."""
+
+    def submit(self, source: Source, run_id: int, pages: list[Page]) -> Future[Counts]:
+        """Ingest ``pages`` of ``source`` for crawl run ``run_id``; the future holds the counts."""
 
 
 class CrawlContext:
     """The ``Config`` named by the ``MONITOR_CONFIG`` setting and the ``Database`` it names."""
 
-    def __init__(self, config: Config, database: Database) -> None:
+    def __init__(
+        self,
+        config: Config,
+        database: Database,
+        *,
+        robots: RobotsCache | None = None,
+        ingest: PageSink | None = None,
+    ) -> None:
         self.config = config
         self.database = database
+        self.robots = robots
+        self.ingest = ingest
+
+    def share(self, crawler: Crawler) -> None:
+        """Make this (the engine's) context the crawler's; the engine closes the database itself."""
+        setattr(crawler, _ATTRIBUTE, self)
+
+    @classmethod
+    def existing(cls, crawler: Crawler) -> CrawlContext | None:
+        """The crawler's context if one was made or shared already (None for a bare crawler)."""
+        context: CrawlContext | None = getattr(crawler, _ATTRIBUTE, None)
+        return context
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlContext:

@@ -14,6 +14,11 @@ it was ingested. At the end the pipeline closes the crawl run that the parent op
 - ``partial`` when some article pages failed: the healthy ones are stored all the same;
 - ``ok`` otherwise, including a feed answered with 304 Not Modified.
 
+In the long-lived engine (``monitor.crawl.engine``) the crawl's context carries the engine's
+ingest worker (``CrawlContext.ingest``): pages go there, so parsing, matching and storing
+run off the reactor thread and the rules are compiled once for every crawl of the process;
+a poll that fetches no page loads nothing.
+
 Conditional-GET validators are kept only after a crawl without failures: a page that
 failed must not hide behind a 304 next time.
 """
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.article import Article
 from monitor.config.model import Config, Source
-from monitor.crawl.context import CrawlContext
+from monitor.crawl.context import CrawlContext, PageSink
 from monitor.crawl.extensions import ALREADY_RUNNING
 from monitor.crawl.ingest import Counts, Ingester, IngestPool, Page, load_ruleset
 from monitor.crawl.items import FailureItem, PageItem, ValidatorItem
@@ -71,12 +76,15 @@ class StoragePipeline:
         self.validators: dict[str, Validators] = {}
         self.closing: asyncio.Future[None] | None = None
         self.opened = time.monotonic()
+        self.sink: PageSink | None = None  # the engine's ingest worker, when the engine runs this crawl
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         """Use the crawl's config and database (``CrawlContext``)."""
         context = CrawlContext.of(crawler)
-        return cls(crawler, context.config, context.database)
+        pipeline = cls(crawler, context.config, context.database)
+        pipeline.sink = context.ingest
+        return pipeline
 
     @property
     def source(self) -> Source:
@@ -94,6 +102,8 @@ class StoragePipeline:
                 self.run_id = start_run(session, self.source.name, datetime.now(UTC))
             else:  # the parent opened it before starting this process: the crawl starts now
                 begin_run(session, self.run_id, datetime.now(UTC))
+        if self.sink is not None:  # the engine's worker ingests: nothing to load here
+            return
         if self.workers > 0:  # this process fetches, the workers parse, match and store
             self.pool = IngestPool(
                 str(self.config.path), self.source.name, self.workers, run_id=self.run_id
@@ -106,6 +116,11 @@ class StoragePipeline:
         """Pages are ingested (here or by a worker), failures and validators recorded."""
         if isinstance(item, PageItem):
             page = Page(item.url, item.body, item.encoding, tuple(item.links))
+            if self.sink is not None:
+                assert self.run_id is not None
+                done = self.sink.submit(self.source, self.run_id, [page])
+                self.counts.add(await asyncio.wrap_future(done))
+                return item
             if self.pool is None:
                 assert self.ingester is not None
                 self.counts.add(self.ingester.ingest([page]))

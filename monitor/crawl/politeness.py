@@ -23,6 +23,12 @@ everything". ``RobotsPolicyMiddleware`` replaces it and follows RFC 9309 §2.3.1
 - 5xx, 429, a timeout or a network error: the site is *unreachable* and everything is
   disallowed for this crawl. Each page then fails with reason ``robots-unavailable``, the
   source's crawl counts as failed, and the next scheduled crawl tries again.
+
+In the long-lived engine (``monitor.crawl.engine``) a ``RobotsCache`` keeps each host's
+rules between crawls, so a poll that finds nothing new costs one conditional GET: a
+robots.txt read (2xx, or 4xx meaning "allow everything") is kept for its ``Cache-Control:
+max-age`` (``no-store``/``no-cache``: not kept), at most ``ROBOTS_MAX_AGE`` (RFC 9309 §2.4:
+24 hours). One that could not be read is not kept: the next crawl asks again.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ import logging
 import math
 import random
 import re
+import threading
 import time
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
@@ -47,6 +55,7 @@ from twisted.internet.defer import Deferred
 
 from monitor.backoff import backoff_seconds
 from monitor.crawl import settings as defaults
+from monitor.crawl.context import CrawlContext
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -62,6 +71,56 @@ MAX_ASKED = 1e18  # seconds: a longer Retry-After is read as this (a float, so n
 _SECONDS = re.compile(r"[0-9]{1,40}")
 log = logging.getLogger(__name__)
 DENY_ALL = b"User-agent: *\nDisallow: /\n"
+ROBOTS_MAX_AGE = 24 * 3600  # seconds a robots.txt is used at most (RFC 9309 §2.4)
+_MAX_AGE = re.compile(rb"max-age\s*=\s*\"?([0-9]{1,12})")
+_NO_STORE = re.compile(rb"no-store|no-cache")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    parser: RobotParser
+    expires: float  # time.monotonic()
+
+
+class RobotsCache:
+    """robots.txt rules per scheme and host, kept across the crawls of one process until they expire."""
+
+    def __init__(self, max_age: float = ROBOTS_MAX_AGE) -> None:
+        self.max_age = max_age
+        self._entries: dict[str, _Cached] = {}
+        self._lock = threading.Lock()  # crawls run on the reactor thread; ``clear`` may come from another
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> RobotParser | None:
+        """The rules cached for ``key`` (``scheme://netloc``), or None when absent or expired."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.expires <= time.monotonic():
+                self._entries.pop(key, None)
+                self.misses += 1
+                return None
+            self.hits += 1
+            return entry.parser
+
+    def put(self, key: str, parser: RobotParser, cache_control: bytes | None) -> None:
+        """Keep ``parser`` for the response's ``max-age`` (at most ``max_age``); not with no-store."""
+        seconds = self.max_age
+        if cache_control:
+            if _NO_STORE.search(cache_control.lower()):
+                return
+            found = _MAX_AGE.search(cache_control.lower())
+            if found:
+                seconds = min(seconds, float(found.group(1)))
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._entries[key] = _Cached(parser, time.monotonic() + seconds)
+
+    def clear(self) -> None:
+        """Forget every host's rules."""
+        with self._lock:
+            self._entries.clear()
 
 
 class RobotsUnavailable(IgnoreRequest):
@@ -206,6 +265,20 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.unreachable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+        context = CrawlContext.existing(crawler)
+        self.cache = context.robots if context is not None else None  # the engine's, across crawls
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        """The host's rules: this crawl's, else the engine's cached ones, else robots.txt fetched."""
+        if self.cache is not None:
+            url = urlparse_cached(request)
+            if url.netloc not in self._parsers:
+                cached = self.cache.get(f"{url.scheme}://{url.netloc}")
+                if cached is not None:
+                    self._parsers[url.netloc] = cached
+                    if self.crawler.stats is not None:
+                        self.crawler.stats.inc_value("monitor/robots_cached")
+        return await super().robot_parser(request)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         status = response.status
@@ -215,6 +288,10 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         if 400 <= status < 500:
             response = response.replace(body=b"")  # no robots.txt: everything is allowed
         await super()._parse_robots(response, netloc, request)
+        parser = self._parsers.get(netloc)
+        if self.cache is not None and parser is not None and not isinstance(parser, Deferred):
+            scheme = urlparse_cached(response).scheme
+            self.cache.put(f"{scheme}://{netloc}", parser, response.headers.get(b"Cache-Control"))
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         detail = str(exc).rstrip(".") or type(exc).__name__

@@ -28,24 +28,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from monitor.config.model import Config, Source
-from monitor.crawl.health import Notice, is_due, record_run
-from monitor.crawl.quality import record_quality
+from monitor.crawl.health import is_due
+from monitor.crawl.outcome import INTERRUPTED, CrawlResult, settle_run
 from monitor.crawl.settings import crawl_settings
-from monitor.errors import NotifyError
 from monitor.store.database import Database
 from monitor.store.locks import crawl_lock
 from monitor.store.models import CrawlRun
-from monitor.store.runs import article_times, finish_run, get_run, health_of, start_run, stored_since
+from monitor.store.runs import health_of, start_run
 
+__all__ = ["INTERRUPTED", "CrawlResult", "crawl_if_due", "crawl_source", "crawl_sources"]
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds past the child's own time limit before the parent kills it
-INTERRUPTED = "interrupted"  # a crawl that shutdown stopped: neither a failure nor a success
 ORPHAN_AGE = timedelta(minutes=1)  # a running row older than this with a free crawl lock is orphaned
 _children: set[subprocess.Popen[bytes]] = set()
 _children_lock = threading.Lock()
@@ -54,29 +52,6 @@ _stopping = False  # set by stop_children, under _children_lock: no new child ma
 
 class CrawlInterrupted(Exception):
     """A crawl asked to start after shutdown began (``stop_children``); it never ran."""
-
-
-@dataclass(frozen=True, slots=True)
-class CrawlResult:
-    """The outcome of one source's crawl, as the parent sees it."""
-
-    source: str
-    ok: bool
-    pages: int
-    stored: int
-    seconds: float
-    error: str | None = None
-    status: str = "ok"  # ok, partial, failed or skipped
-    failed_pages: int = 0
-
-    @property
-    def summary(self) -> str:
-        """The outcome in a few words: ``ok``, ``ok, 2 of 9 ... failed``, ``FAILED: ...``."""
-        if self.status == "ok":
-            return "ok"
-        if self.status == "failed":
-            return f"FAILED: {self.error}"
-        return f"{'ok' if self.status == 'partial' else self.status}, {self.error}"
 
 
 def crawl_sources(
@@ -132,7 +107,7 @@ def crawl_source(
     env["MONITOR_DATABASE_URL"] = config.database_url  # in the environment, not in `ps`
     started = time.monotonic()
     with Database.open(config.database_url) as database:
-        _close_orphaned_runs(database, source.name)
+        close_orphaned_runs(database, source.name)
         with database.transaction() as session:
             run_id = start_run(session, source.name, datetime.now(UTC))
         # Our own child stops if we die (monitor.crawl.parentwatch); a scrapyd crawl has no such parent.
@@ -142,60 +117,18 @@ def crawl_source(
             returncode, stderr = _run_child(command, env, timeout)
         except CrawlInterrupted:  # shutdown began between start_run and the child's start
             returncode, stderr = 0, ""
-        with database.transaction() as session:
-            run = get_run(session, run_id)
-            assert run is not None
-            if stopping() and run.status != "ok":  # stopped by shutdown: not the source's fault
-                stored = stored_since(session, source.name, run.started_at)
-                finish_run(
-                    session,
-                    run_id,
-                    datetime.now(UTC),
-                    pages=run.pages_fetched,
-                    stored=stored,
-                    failed=run.pages_failed,
-                    error="stopped by monitor's shutdown",
-                    status=INTERRUPTED,
-                )
-            if run.status == "running":  # the child died or was killed before closing it
-                now = datetime.now(UTC)
-                if returncode is None:
-                    error = f"timed out after {timeout:.0f} s and was stopped"
-                else:
-                    tail = " | ".join(stderr.strip().splitlines()[-3:])
-                    error = f"crawl process exited {returncode}: {tail}"
-                stored = stored_since(session, source.name, run.started_at)
-                pages = run.pages_fetched
-                finish_run(
-                    session, run_id, now, pages=pages, stored=stored, failed=1, error=error, status="failed"
-                )
-            result = CrawlResult(
-                source.name,
-                run.status != "failed",
-                run.pages_fetched,
-                run.articles_stored,
-                time.monotonic() - started,
-                run.error,
-                run.status,
-                run.pages_failed,
-            )
-            notice = quality = None
-            if run.status not in ("skipped", INTERRUPTED):  # neither says anything of the source
-                health = health_of(session, source.name)
-                times = article_times(session, source.name)
-                notice = record_run(health, run, source, times, config.operator, datetime.now(UTC))
-                if config.operator is not None:
-                    quality = record_quality(session, health)
-        if notice is not None and not _tell_operator(config, notice):
-            with database.transaction() as session:
-                health_of(session, source.name).alert_state = notice.previous  # try again next crawl
-        if quality is not None and not _tell_operator(config, quality):
-            with database.transaction() as session:
-                health_of(session, source.name).quality_state = quality.previous
+        if returncode is None:
+            lost = f"timed out after {timeout:.0f} s and was stopped"
+        else:
+            tail = " | ".join(stderr.strip().splitlines()[-3:])
+            lost = f"crawl process exited {returncode}: {tail}"
+        result = settle_run(
+            config, database, source, run_id, time.monotonic() - started, lost=lost, stopped=stopping()
+        )
     return result
 
 
-def _close_orphaned_runs(database: Database, source: str) -> None:
+def close_orphaned_runs(database: Database, source: str) -> None:
     """Close as ``interrupted`` the runs of ``source`` left ``running`` by a crawl that was killed.
 
     A crawl process holds its source's crawl lock (``monitor.store.locks``) for as long as it
@@ -233,29 +166,6 @@ def _command(
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
     return command
-
-
-def _tell_operator(config: Config, notice: Notice) -> bool:
-    """Send ``notice`` to the operator channel; False if no target took it."""
-    from monitor.notify import Message, send
-    from monitor.notify.targets import target_label
-
-    assert config.operator is not None
-    urls = config.channels.get(config.operator.channel, ())
-    if not urls:
-        log.warning("operator channel %r has no URLs: %s", config.operator.channel, notice.title)
-        return True
-    delivered = False
-    for index, url in enumerate(urls, start=1):
-        # The same label as the dispatcher's: the scheme word only (a mailto: URL has no //).
-        label = f"operator {target_label(config.operator.channel, index, url)}"
-        try:
-            send(url, Message(title=notice.title, body=notice.body), label)
-        except NotifyError as exc:
-            log.warning("operator notice not sent: %s", exc)
-        else:
-            delivered = True
-    return delivered
 
 
 def _run_child(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:

@@ -8,6 +8,16 @@ a backlog into one run, ``max_instances=1`` forbids overlapping crawls of one so
 ``misfire_grace_time=None`` (no limit, instead of APScheduler's 1 s) so a crawl missed while
 the process was busy or down still runs.
 
+Crawls run in one long-lived Scrapy engine in this process (``monitor.crawl.engine``,
+``crawl.in_process``, the default): a crawl job checks that the source is due and hands
+the poll to the engine, without waiting for it, so a few scheduler threads keep thousands of
+sources polling; a poll that stored articles asks the dispatch job to run at once. With
+``in_process: false`` each crawl is a ``scrapy crawl`` child process (``monitor.crawl.runner``),
+and with ``scrapyd`` configured the crawls go to scrapyd as before. A source new to the job
+store is first polled at a place in its interval given by its rank among the new sources, so
+that thousands of sources do not all start at once (a few sources still start within
+seconds); after that each keeps its own interval.
+
 The job store must not be shared by two running schedulers (APScheduler's FAQ), so one
 scheduler is active per database (``monitor.store.locks``): on PostgreSQL further ``monitor run``
 processes stand by and take over when it dies; on SQLite they are refused.
@@ -16,11 +26,13 @@ processes stand by and take over when it dies; on SQLite they are refused.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -35,13 +47,23 @@ from monitor.config.declare import default_of
 from monitor.config.model import Config, Schedule, Source, load_config
 from monitor.config.values import cron_trigger
 from monitor.crawl import scrapyd
-from monitor.crawl.runner import INTERRUPTED, allow_children, crawl_if_due, stop_children, stopping
+from monitor.crawl.engine import CrawlEngine
+from monitor.crawl.health import is_due
+from monitor.crawl.runner import (
+    INTERRUPTED,
+    CrawlResult,
+    allow_children,
+    crawl_if_due,
+    stop_children,
+    stopping,
+)
 from monitor.errors import StorageError
 from monitor.notify import Dispatcher
 from monitor.ops.metrics import serve_metrics
 from monitor.store.database import Database
 from monitor.store.locks import Lock, scheduler_lock
 from monitor.store.outage import Outage, is_unreachable
+from monitor.store.runs import health_of
 from monitor.watch.state import running_rules
 
 log = logging.getLogger(__name__)
@@ -53,6 +75,25 @@ STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 _dispatch_lock = threading.Lock()  # one dispatcher per process (run_dispatch_job)
 _dispatch_wanted = threading.Event()
 _job_outage = Outage(log, "the scheduled jobs")  # one log line per outage, whichever job meets it
+FIRST_SPACING = 0.25  # seconds between the first polls of new sources, at most (spread over the interval)
+_engine: CrawlEngine | None = None  # the crawl engine of the active scheduler (``_lead``)
+_scheduler: BackgroundScheduler | None = None
+_configs: dict[str, tuple[tuple[int, int], Config]] = {}  # path -> (its mtime and size, the Config)
+_configs_lock = threading.Lock()
+
+
+def _config(config_path: str) -> Config:
+    """monitor.yaml, loaded again only when the file changed: every poll's job would parse it."""
+    stat = os.stat(config_path)
+    key = (stat.st_mtime_ns, stat.st_size)
+    with _configs_lock:
+        cached = _configs.get(config_path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    config = load_config(config_path)
+    with _configs_lock:
+        _configs[config_path] = (key, config)
+    return config
 
 
 @contextmanager
@@ -79,7 +120,7 @@ def run_crawl_job(config_path: str, source_name: str) -> None:
 
 
 def _crawl_job(config_path: str, source_name: str) -> None:
-    config = load_config(config_path)
+    config = _config(config_path)
     if config.scrapyd:  # scrapyd nodes run the crawl; the dispatch job sends what it matches
         source = config.source(source_name)
         if not scrapyd.due(config, source):  # adaptive polling may say not yet
@@ -94,12 +135,51 @@ def _crawl_job(config_path: str, source_name: str) -> None:
     if stopping():  # queued before shutdown began: it must not start now
         log.info("crawl of %s not started: monitor is shutting down", source_name)
         return
+    engine = _engine
+    if engine is not None and config.crawl.in_process:
+        _poll(engine, config, config_path, config.source(source_name))
+        return
     result = crawl_if_due(config, config.source(source_name))  # adaptive polling may say not yet
     if result is None or result.status == INTERRUPTED:
         return
     if not result.ok:
         log.warning("crawl of %s failed: %s", source_name, result.error)
     run_dispatch_job(config_path)
+
+
+def _poll(engine: CrawlEngine, config: Config, config_path: str, source: Source) -> None:
+    """Hand a poll of ``source`` to the engine if it is due; do not wait for it."""
+    with engine.database.transaction() as session:
+        due = is_due(health_of(session, source.name), datetime.now(UTC))
+    if not due:  # adaptive polling or a Retry-After says not yet
+        return
+
+    def done(future: Future[CrawlResult]) -> None:
+        try:
+            result = future.result()
+        except Exception as exc:
+            if not is_unreachable(exc):
+                log.exception("poll of %s failed", source.name)
+                return
+            _job_outage.failed(exc)
+            return
+        if not result.ok and result.status != INTERRUPTED:
+            log.warning("crawl of %s failed: %s", source.name, result.error)
+        if result.stored:
+            _dispatch_now()
+
+    engine.submit(source).add_done_callback(done)
+
+
+def _dispatch_now() -> None:
+    """Run the dispatch job at once (in the scheduler's threads) rather than at its next tick."""
+    scheduler = _scheduler
+    if scheduler is None:
+        return
+    try:
+        scheduler.modify_job(DISPATCH_JOB, next_run_time=datetime.now(UTC))
+    except Exception:  # the scheduler is shutting down, or the job store unreachable: the tick comes
+        log.debug("dispatch not brought forward", exc_info=True)
 
 
 def run_rules_job(config_path: str) -> None:
@@ -111,7 +191,7 @@ def run_rules_job(config_path: str) -> None:
 
 
 def _rules_job(config_path: str) -> None:
-    config = load_config(config_path)
+    config = _config(config_path)
     with Database.open(config.database_url) as database:
         _, errors = running_rules(database, config.rule_paths)
     report = "\n".join(str(error) for error in errors)
@@ -139,7 +219,7 @@ def run_dispatch_job(config_path: str) -> None:
         try:
             _dispatch_wanted.clear()
             with _outage_tolerant():
-                config = load_config(config_path)
+                config = _config(config_path)
                 with Database.open(config.database_url) as database:
                     Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
         finally:
@@ -193,6 +273,8 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
     """
     path = str(config.path)
     wanted = {DISPATCH_JOB, RULES_JOB}
+    new = [source for source in config.sources if scheduler.get_job(JOB_PREFIX + source.name) is None]
+    rank = {source.name: index for index, source in enumerate(new)}
     for source in config.sources:
         job_id = JOB_PREFIX + source.name
         wanted.add(job_id)
@@ -203,6 +285,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config) -> None:
             run_crawl_job,
             _trigger(source),
             [path, source.name],
+            first=_first_offset(source, rank.get(source.name, 0), len(new)),
         )
     dispatch = IntervalTrigger(seconds=config.dispatch_every, timezone="UTC")
     _ensure_job(
@@ -233,8 +316,9 @@ def _ensure_job(
     func: Callable[..., None],
     trigger: IntervalTrigger | CronTrigger,
     args: list[str],
+    first: float = 0.0,
 ) -> None:
-    """Add the job (first run now), or reschedule it if its name (its schedule) changed."""
+    """Add the job (first run in ``first`` seconds), or reschedule it if its name (its schedule) changed."""
     job = scheduler.get_job(job_id)
     if job is None:
         scheduler.add_job(
@@ -244,11 +328,24 @@ def _ensure_job(
             id=job_id,
             name=name,
             misfire_grace_time=None,
-            next_run_time=datetime.now(UTC),
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first),
         )
     elif job.name != name or list(job.args) != args:
         job.modify(name=name, args=args)
         job.reschedule(trigger)
+
+
+def _first_offset(source: Source, rank: int, count: int) -> float:
+    """Seconds until the first poll of the ``rank``-th of ``count`` new sources.
+
+    The new sources of an interval schedule are spread evenly over the interval, and at most
+    ``FIRST_SPACING`` apart: 2,000 sources every 5 minutes start 0.15 s apart, three sources
+    within half a second. The first new source starts at once; a cron schedule keeps its own times.
+    """
+    every = source.schedule.every
+    if source.schedule.cron is not None or not every or count <= 0:
+        return 0.0
+    return rank * min(every / count, FIRST_SPACING)
 
 
 def _describe(source: Source) -> str:
@@ -349,9 +446,13 @@ def _lead(
     # jobs start together, and Alembic run from several threads at once fails them all.
     # The job store's own table must not come first either, or a fresh SQLite database
     # looks like one created by an old monitor without a schema revision.
+    global _engine, _scheduler
     Database.open(config.database_url).close()
     scheduler = build_scheduler(config)
     allow_children()
+    if config.crawl.in_process and not config.scrapyd:
+        _engine = CrawlEngine(config)
+    _scheduler = scheduler
     try:
         scheduler.start(paused=True)
         sync_jobs(scheduler, config)
@@ -362,6 +463,10 @@ def _lead(
             pass
     finally:
         stop_children()
+        engine, _engine = _engine, None
+        if engine is not None:
+            engine.stop()
         if scheduler.running:
             scheduler.pause()  # no new job starts while the executors shut down
             scheduler.shutdown(wait=True)
+        _scheduler = None

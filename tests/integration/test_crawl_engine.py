@@ -1,0 +1,59 @@
+"""The in-process crawl engine: each poll a crawler of one long-lived Scrapy engine (``CrawlEngine``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from monitor.config.model import load_config
+from monitor.crawl.engine import CrawlEngine
+from monitor.demo.server import SiteServer
+from monitor.store.database import Database
+from monitor.store.models import CrawlRun, SourceHealth
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_polls_run_in_one_engine_with_their_own_runs_and_health(
+    tmp_path: Path, demo_site: SiteServer
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"""\
+database: sqlite:///{tmp_path / "monitor.db"}
+rules: ['{ROOT / "rules"}']
+crawl: {{page_timeout: 5s}}
+sources:
+  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
+  - {{name: down, kind: feed, url: 'http://127.0.0.1:9/feed.xml', allow_private: true}}
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    Database.open(config.database_url).close()
+    engine = CrawlEngine(config)
+    try:
+        first = {result.source: result for result in engine.crawl(config.sources)}
+        second = engine.crawl([config.source("feed")])[0]
+        twice = [engine.submit(config.source("feed")), engine.submit(config.source("feed"))]
+        statuses = sorted(future.result(timeout=60).status for future in twice)
+    finally:
+        engine.stop()
+    assert first["feed"].status == "ok", first["feed"]
+    assert first["feed"].stored >= 1
+    assert first["down"].status == "failed"  # one source's fault is its own
+    assert "robots" in (first["down"].error or "")
+    assert second.status == "ok"
+    assert second.stored == 0  # nothing new the second time
+    assert engine.robots.hits >= 1  # robots.txt came from the cache, not a second fetch
+    assert statuses == ["ok", "skipped"]  # one poll of a source at a time
+    database = Database(config.database_url)
+    with database.transaction() as session:
+        runs = list(session.scalars(select(CrawlRun)))
+        health = {row.source: row for row in session.scalars(select(SourceHealth))}
+    database.close()
+    assert {run.status for run in runs} <= {"ok", "failed"}
+    assert all(run.finished_at is not None for run in runs)
+    assert health["down"].consecutive_failures == 1
+    assert health["feed"].consecutive_failures == 0
