@@ -31,7 +31,7 @@ def identify(text: str) -> tuple[str, float] | None:
     None for too little text, or when CLD2 finds no known language in it.
     """
     sample = text[:_SAMPLE]
-    if sum(ch.isalpha() for ch in sample) < _MIN_LETTERS:
+    if sum(map(str.isalpha, sample)) < _MIN_LETTERS:  # map: C speed, a page is 3,000 characters
         return None
     try:  # a lone surrogate cannot be UTF-8: it becomes "?" rather than an error
         reliable, _size, found = pycld2.detect(sample.encode("utf-8", "replace"))
