@@ -88,6 +88,9 @@ class SourceOut(BaseModel):
     failures: int
     per_day: float
     next_run: datetime | None
+    pages_judged: int  # the newest article pages the shares below are of (up to 50)
+    missing: dict[str, float]  # body, date, author -> share of those pages without it
+    extraction: str  # ok, or degraded: the operator was told the shares jumped
 
 
 class AlertOut(BaseModel):
@@ -286,6 +289,9 @@ def sources(request: Request) -> list[SourceOut]:
             failures=row.failures,
             per_day=row.per_day,
             next_run=row.next_run,
+            pages_judged=row.pages_judged,
+            missing=row.missing,
+            extraction=row.extraction,
         )
         for row in rows
     ]

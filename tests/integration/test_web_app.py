@@ -140,6 +140,12 @@ def test_api_lists_and_acts(served: tuple[httpx.Client, Database, Config]) -> No
     assert client.post(f"/api/alerts/{alert}/retry", headers={"X-CSRF-Token": token}).status_code == 204
     assert client.post(f"/api/alerts/{alert}/retry", headers={"X-CSRF-Token": token}).status_code == 409
     assert client.get("/api/search", params={"q": "NOT x"}).status_code == 400
+    listed = client.get("/api/sources").json()
+    assert listed, "the desk's config has sources"
+    for row in listed:  # extraction quality per source, as `monitor status` shows it
+        assert set(row["missing"]) == {"body", "date", "author"}
+        assert row["extraction"] == "ok"
+        assert row["pages_judged"] >= 0
 
 
 def test_the_outbox_retries_and_never_shows_a_secret(served: tuple[httpx.Client, Database, Config]) -> None:
