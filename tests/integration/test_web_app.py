@@ -70,6 +70,8 @@ def test_every_page_renders(served: tuple[httpx.Client, Database, Config]) -> No
     for path in ("/rules", "/sources", "/outbox", "/outbox?status=failed", "/search?q=battery", "/api/docs"):
         assert client.get(path).status_code == 200, path
     assert "Fluence" in client.get("/search?q=battery").text
+    sources = client.get("/sources").text
+    assert "<th>No date</th>" in sources  # extraction quality, as `monitor status` shows it
     assert "query:1:" in client.get("/search?q=%28battery").text
     assert client.get("/rules/nope").status_code == 404
     assert client.get("/stories/999").status_code == 404
