@@ -17,7 +17,8 @@ Which library does what:
   (its ``AUTHOR_XPATHS`` order) before every byline element; the agency or publisher the
   metadata names when no person is named.
 - ``text``: element text with blocks on their own lines and no words glued at tag boundaries.
-- ``fields``: choosing one title (the visible h1 in the wording the declared titles share),
+- ``fields``: choosing one title (the visible h1 in the wording the declared titles share,
+  unless more of the page's titles say an edited wording of it),
   language and canonical URL among the candidates
   (``monitor.urls.canonical_url``, courlan + w3lib, drops tracking parameters).
 """
