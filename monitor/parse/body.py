@@ -100,6 +100,7 @@ def extract_body(
     place: call this after every other field has been read.
     """
     prune_hidden(tree)
+    spell_out_ruby(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
     titles, descriptions, authors = list(titles), list(descriptions), list(authors)
@@ -191,6 +192,22 @@ def _hidden_candidates(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElemen
         ):
             found.append(element)
     return found
+
+
+def spell_out_ruby(tree: lxml_html.HtmlElement) -> None:
+    """Write ruby annotations as the publisher's plain-text fallback: base（reading）.
+
+    trafilatura deletes ``<rt>``/``<rp>``, so a reading given for a name (尹錫悦 with
+    ユンソンニョル) vanished and the words around it lost their link. When the ruby
+    carries ``<rp>`` parentheses the author wrote how the text reads without ruby
+    support; keep that text. Without ``<rp>`` the reading would be glued to the base,
+    so it goes, for every extractor alike (the fallbacks read the tree themselves).
+    """
+    for ruby in list(tree.iter("ruby")):
+        if ruby.find(".//rp") is not None:
+            etree.strip_tags(ruby, "rb", "rp", "rt", "rtc")
+        else:
+            etree.strip_elements(ruby, "rt", "rtc", with_tail=False)
 
 
 def strip_unread(tree: lxml_html.HtmlElement) -> None:
