@@ -101,6 +101,7 @@ def extract_body(
     """
     prune_hidden(tree)
     spell_out_ruby(tree)
+    wrap_loose_text(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
     titles, descriptions, authors = list(titles), list(descriptions), list(authors)
@@ -192,6 +193,42 @@ def _hidden_candidates(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElemen
         ):
             found.append(element)
     return found
+
+
+_CONTAINERS = ("div", "section", "article", "main")
+#: Block elements: a container's loose text ends where the first of them starts.
+_BLOCKS = frozenset(
+    {"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table",
+     "blockquote", "figure", "pre", "hr", "header", "form", "iframe"}
+)  # fmt: skip
+_LOOSE_TEXT = 80
+
+
+def wrap_loose_text(tree: lxml_html.HtmlElement) -> None:
+    """Put a paragraph written straight into a container, before its blocks, into a ``<p>``.
+
+    Some templates write the first paragraph as bare text (and inline links) in the
+    section that then holds the ``<p>`` and ``<h2>`` blocks; trafilatura reads such
+    text only in some of its paths and lost the paragraph.
+    """
+    for element in tree.iter(_CONTAINERS):
+        text = element.text
+        if not text or len(text) < _LOOSE_TEXT // 2 or not text.strip():
+            continue
+        run = []
+        for child in element:
+            if child.tag in _BLOCKS:
+                break
+            run.append(child)
+        else:
+            continue  # no block follows: the container is itself a paragraph
+        loose = text + "".join(c.text_content() + (c.tail or "") for c in run if isinstance(c.tag, str))
+        if len(loose.strip()) < _LOOSE_TEXT:
+            continue
+        paragraph = element.makeelement("p", {})
+        paragraph.text, element.text = text, None
+        paragraph.extend(run)
+        element.insert(0, paragraph)
 
 
 def spell_out_ruby(tree: lxml_html.HtmlElement) -> None:

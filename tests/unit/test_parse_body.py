@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.parse import parse_html
 from monitor.parse.authors import page_bylines
 from monitor.parse.body import _UNREAD, prune_hidden, strip_unread
 from monitor.parse.decode import decode_html
@@ -142,3 +143,20 @@ def test_prune_hidden(attributes: str, hidden: bool) -> None:
 def test_build_tree_drops_characters_lxml_refuses(bad: str, text: str) -> None:
     tree = build_tree(f"<html><body><p>{text}{bad}\tend\r\n</p></body></html>")
     assert tree.text_content() == f"{text}\tend\n"
+
+
+def test_a_paragraph_written_straight_into_a_section_is_kept() -> None:
+    intro = (
+        "We bring you the best deals we have found today on games and hardware, updated every "
+        'day of the year; <a href="/deals">see all deals</a> before the weekend rush starts.'
+    )
+    text = "This controller dropped in price again and is a fine buy for anyone. " * 3
+    paragraphs = "".join(f"<h2>Deal {n}</h2><p>{text}</p>" for n in range(4))
+    html = (
+        "<html><head><title>Daily deals</title></head><body><article><h1>Daily deals</h1>"
+        f'<section class="article-page">{intro}<p></p>{paragraphs}</section></article></body></html>'
+    )
+    body = parse_html(html).body
+    assert "We bring you the best deals we have found today" in body
+    assert "see all deals before the weekend rush starts." in body
+    assert body.index("We bring you") < body.index("Deal 0")
