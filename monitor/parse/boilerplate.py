@@ -59,6 +59,8 @@ def is_furniture(line: str) -> bool:
 _SENTENCE_ENDS = (".", "!", "?", "。", "”", '"', ":", "…")
 #: A teaser headline has at least this many words (shorter link lines may be names, tags).
 _TEASER_WORDS = 3
+#: A bracketed label of one or two words ending a line, and a separator after it.
+_LABEL = re.compile(r"\s*[\[(]\s*\w+(?:\s\w+)?\s*[\])]\s*[|•·]?\s*$")
 
 
 def drop_teasers(text: str, link_texts: frozenset[str]) -> str:
@@ -82,6 +84,10 @@ def drop_teasers(text: str, link_texts: frozenset[str]) -> str:
 
 def _is_teaser(line: str, link_texts: frozenset[str]) -> bool:
     line = line.strip()
+    # A label after the link ("[VIDEO]", "(PICTURES) |") says what the teaser leads to.
+    bare = _LABEL.sub("", line)
     return (
-        len(line.split()) >= _TEASER_WORDS and not line.endswith(_SENTENCE_ENDS) and key(line) in link_texts
+        len(bare.split()) >= _TEASER_WORDS
+        and not bare.endswith(_SENTENCE_ENDS)
+        and (key(line) in link_texts or key(bare) in link_texts)
     )

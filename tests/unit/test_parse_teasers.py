@@ -40,3 +40,12 @@ def test_a_related_box_inside_the_article_is_not_in_the_body():
     assert "Nahost" not in body
     assert "Cairo" not in body
     assert body.count("agreed the budget") == 9
+
+
+def test_teasers_labelled_with_what_they_lead_to_are_dropped():
+    teasers = ["Eskalation in Nahost: Aktuelle News [INSIGHT]|", "Ceasefire talks stall in Cairo (VIDEO)"]
+    text = "\n\n".join([PARAGRAPH, *teasers, PARAGRAPH])
+    assert drop_teasers(text, LINKS) == f"{PARAGRAPH}\n\n{PARAGRAPH}"
+    labelled = frozenset({key("Logitech MX Master 3 review [Video]"), key("Ceasefire talks stall in Cairo")})
+    text = "\n\n".join([PARAGRAPH, "Logitech MX Master 3 review [Video]", "Ceasefire talks stall in Cairo"])
+    assert drop_teasers(text, labelled) == PARAGRAPH
