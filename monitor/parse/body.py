@@ -30,6 +30,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from itertools import islice
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -101,6 +102,7 @@ def extract_body(
     """
     prune_hidden(tree)
     spell_out_ruby(tree)
+    unwrap_layout_tables(tree)
     wrap_loose_text(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
@@ -229,6 +231,42 @@ def wrap_loose_text(tree: lxml_html.HtmlElement) -> None:
         paragraph.text, element.text = text, None
         paragraph.extend(run)
         element.insert(0, paragraph)
+
+
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr", "td", "th"})
+
+
+def unwrap_layout_tables(tree: lxml_html.HtmlElement) -> None:
+    """Turn tables that lay out the page (a cell holding a headline or paragraphs) into divs.
+
+    trafilatura reads every table as data and writes a row as one line, so an article
+    set in a layout table came out as a single line glued to the sidebar cells beside it.
+    A cell with an ``<h1>`` or two paragraphs is layout: data cells hold values.
+    """
+    for table in list(tree.iter("table")):
+        if not _is_layout(table):
+            continue
+        parts = [table]
+        for element in table.iter(_TABLE_PARTS):
+            if _owner_table(element) is table:
+                parts.append(element)
+        for element in parts:
+            element.tag = "div"
+            for name in ("width", "cellpadding", "cellspacing", "valign", "colspan", "rowspan"):
+                element.attrib.pop(name, None)
+
+
+def _is_layout(table: lxml_html.HtmlElement) -> bool:
+    if next(table.iter("h1"), None) is not None:
+        return True
+    return any(next(islice(cell.iter("p"), 1, None), None) is not None for cell in table.iter("td"))
+
+
+def _owner_table(element: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    parent = element.getparent()
+    while parent is not None and parent.tag != "table":
+        parent = parent.getparent()
+    return parent
 
 
 def spell_out_ruby(tree: lxml_html.HtmlElement) -> None:

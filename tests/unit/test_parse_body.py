@@ -10,7 +10,7 @@ import pytest
 
 from monitor.parse import parse_html
 from monitor.parse.authors import page_bylines
-from monitor.parse.body import _UNREAD, prune_hidden, strip_unread
+from monitor.parse.body import _UNREAD, prune_hidden, strip_unread, unwrap_layout_tables
 from monitor.parse.decode import decode_html
 from monitor.parse.page import build_tree
 
@@ -160,3 +160,24 @@ def test_a_paragraph_written_straight_into_a_section_is_kept() -> None:
     assert "We bring you the best deals we have found today" in body
     assert "see all deals before the weekend rush starts." in body
     assert body.index("We bring you") < body.index("Deal 0")
+
+
+def test_an_article_in_a_layout_table_keeps_its_paragraphs() -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {n}: the protest spread to more than a hundred cities across the country.</p>"
+        for n in range(5)
+    )
+    html = (
+        "<html><head><title>Protests spread</title></head><body><table><tr>"
+        f'<td class="content"><h1>Protests spread</h1><div class="article_body">{paragraphs}</div></td>'
+        '<td class="side"><a href="/x">Top stories</a></td></tr></table>'
+        "<table><tr><th>City</th><th>Protests</th></tr><tr><td>North</td><td>12</td></tr></table>"
+        "</body></html>"
+    )
+    tree = build_tree(html)
+    unwrap_layout_tables(tree)
+    assert len(tree.findall(".//table")) == 1  # the data table stays
+    body = parse_html(html).body
+    assert "Paragraph 0: the protest spread" in body
+    assert body.index("Paragraph 1") > body.index("Paragraph 0") > -1
+    assert "\n\n" in body[body.index("Paragraph 0") : body.index("Paragraph 1")]
