@@ -73,6 +73,12 @@ _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
 _UNREAD = ("style", "svg", "aside", "footer", "fencedframe")
 #: An aside or footer with more than this share of the page's paragraph text wraps the article.
 _WRAPPER_SHARE = 0.75
+#: Lines at most dropped from the top of a body (breadcrumbs, headline, byline).
+_TOP_LINES = 8
+#: A breadcrumb or section link has at most this many words.
+_BREADCRUMB_WORDS = 5
+#: A breadcrumb, kicker or section label above the headline has at most this many words.
+_LABEL_WORDS = 8
 #: A tree with less text than this after extraction failed lost its text to libxml2.
 _SPARSE_TREE = 200
 #: Classes of tooltips and hover cards, which readers see only on demand.
@@ -115,12 +121,13 @@ def extract_body(
         options.url = url
         options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
         text = trafilatura.extract(tree, options=options)
-        return tidy("\n\n".join(clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)))
+        lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors, page.link_texts)
+        return tidy("\n\n".join(lines))
 
+    page = PageSignals.of(tree, article_body)
     main = run()
     if not main and sparse and markup is not None:
         return Extraction(markup_text(markup), "markup")
-    page = PageSignals.of(tree, article_body)
     alternatives: list[tuple[str, Callable[[], str]]] = [
         ("trafilatura-full", lambda: run(fast=False)),
         ("trafilatura-recall", lambda: run(fast=False, focus="recall")),
@@ -353,19 +360,38 @@ def clean_lines(
     titles: Iterable[str],
     descriptions: Iterable[str],
     authors: Iterable[str] = (),
+    link_texts: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Drop the headline and byline repeated at the top, and furniture lines (the standfirst stays)."""
+    """Drop the headline, byline and breadcrumbs at the top, and furniture lines (the standfirst stays).
+
+    A breadcrumb or section link ("- Local", "- Bihar") before the headline is a line
+    that is the whole text of a link of a few words.
+    """
     kept = [line.strip() for line in lines if line.strip()]
     heads = {_key(t) for t in titles if _key(t)}
     names = list(authors)
-    for _ in range(4):
-        if len(kept) < 2:
-            break
+    # Short lines above the repeated headline are navigation (breadcrumbs, a section
+    # label, the current page's crumb, which is no link).
+    top = next((i for i, line in enumerate(kept[:_TOP_LINES]) if _key(line) in heads), 0)
+    if 0 < top < len(kept) - 1 and all(_is_label(line) for line in kept[:top]):
+        kept = kept[top:]
+    dropped = 0
+    while len(kept) >= 2 and dropped < _TOP_LINES:
         first = kept[0]
-        if not (_key(first) in heads or is_byline(first, names)):
+        if not (_key(first) in heads or is_byline(first, names) or _is_top_link(first, link_texts)):
             break
         kept.pop(0)
+        dropped += 1
     return [line for line in kept if not is_furniture(line)]
+
+
+def _is_label(line: str) -> bool:
+    return len(line.split()) <= _LABEL_WORDS and not line.endswith((".", "!", "?", "。"))
+
+
+def _is_top_link(line: str, link_texts: frozenset[str]) -> bool:
+    line = line.removeprefix("- ")
+    return len(line.split()) <= _BREADCRUMB_WORDS and _key(line) in link_texts
 
 
 def _key(text: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.parse import parse_html
 from monitor.parse.authors import page_bylines
-from monitor.parse.body import _UNREAD, prune_hidden, strip_unread, unwrap_layout_tables
+from monitor.parse.body import _UNREAD, clean_lines, prune_hidden, strip_unread, unwrap_layout_tables
 from monitor.parse.decode import decode_html
 from monitor.parse.page import build_tree
 
@@ -181,3 +181,20 @@ def test_an_article_in_a_layout_table_keeps_its_paragraphs() -> None:
     assert "Paragraph 0: the protest spread" in body
     assert body.index("Paragraph 1") > body.index("Paragraph 0") > -1
     assert "\n\n" in body[body.index("Paragraph 0") : body.index("Paragraph 1")]
+
+
+def test_breadcrumbs_above_the_headline_are_not_body() -> None:
+    text = "The police caught two burglars on Wednesday and returned the stolen jewellery."
+    lines = [
+        "- News",
+        "- Local",
+        "- Police Caught Two Burglars",
+        "Police catch two burglars:",
+        "- Copy link",
+        text,
+    ]
+    tree = build_tree("<html><body><p>x</p></body></html>")
+    links = frozenset({"news", "local", "copylink"})
+    assert clean_lines(lines, tree, ["Police catch two burglars"], [], [], links) == [text]
+    # Without the headline below them, short lines at the top stay unless they are links.
+    assert clean_lines([*lines[1:3], text], tree, ["Elsewhere"], [], [], links) == [lines[2], text]
