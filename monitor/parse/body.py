@@ -36,7 +36,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.authors import is_byline
-from monitor.parse.boilerplate import drop_teasers, is_furniture
+from monitor.parse.boilerplate import drop_contact_tail, drop_teasers, is_furniture
 from monitor.parse.fallback import choose
 from monitor.parse.lead import find_lead, with_lead
 from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
@@ -139,7 +139,7 @@ def extract_body(
     chosen = choose(("trafilatura", main), alternatives, page, titles)
     if not chosen.text:
         return chosen
-    chosen = replace(chosen, text=drop_teasers(chosen.text, page.link_texts))
+    chosen = replace(chosen, text=drop_contact_tail(drop_teasers(chosen.text, page.link_texts)))
     # The standfirst belongs to the article even when it sits outside the extracted block.
     return replace(chosen, text=with_lead(chosen.text, find_lead(tree, descriptions)))
 

@@ -91,3 +91,30 @@ def _is_teaser(line: str, link_texts: frozenset[str]) -> bool:
         and not bare.endswith(_SENTENCE_ENDS)
         and (key(line) in link_texts or key(bare) in link_texts)
     )
+
+
+#: An e-mail address, an @handle or a social profile link: how to reach the author.
+_CONTACT = re.compile(
+    r"\S+@\S+\.\w+|(?<!\w)@\w{2,}|(?:twitter|facebook|instagram)\.com/\w|\bx\.com/\w", re.IGNORECASE
+)
+#: An embedded post quoted in the article: its attribution ("— Name (@handle) date") or media link.
+_EMBED = re.compile(r"^\s*[—–]|pic\.twitter\.com|\bt\.co/")
+#: A contact note is short.
+_CONTACT_WORDS = 60
+
+
+def drop_contact_tail(text: str) -> str:
+    """``text`` without the contact notes that end it ("Email X at x@y.com or follow @x").
+
+    Author and newsroom contact lines, letters-to-the-editor and follow-us notes close
+    many articles below the last paragraph; each carries an e-mail address, an @handle or
+    a social profile link. A post embedded at the end (a quoted tweet) stays.
+    """
+    lines = text.split("\n\n")
+    while len(lines) > 1 and _is_contact(lines[-1]):
+        lines.pop()
+    return "\n\n".join(lines)
+
+
+def _is_contact(line: str) -> bool:
+    return len(line.split()) <= _CONTACT_WORDS and bool(_CONTACT.search(line)) and not _EMBED.search(line)

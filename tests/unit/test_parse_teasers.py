@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.parse import parse_html
-from monitor.parse.boilerplate import drop_teasers
+from monitor.parse.boilerplate import drop_contact_tail, drop_teasers
 from monitor.parse.quality import key
 
 PARAGRAPH = "The council met on Tuesday and agreed the budget for the coming year in full. " * 3
@@ -49,3 +49,13 @@ def test_teasers_labelled_with_what_they_lead_to_are_dropped():
     labelled = frozenset({key("Logitech MX Master 3 review [Video]"), key("Ceasefire talks stall in Cairo")})
     text = "\n\n".join([PARAGRAPH, "Logitech MX Master 3 review [Video]", "Ceasefire talks stall in Cairo"])
     assert drop_teasers(text, labelled) == PARAGRAPH
+
+
+def test_contact_notes_ending_the_body_are_dropped_and_an_embedded_post_stays():
+    contact = "Email Tom Reed at tom.reed@gazette.example or follow him @tomreed."
+    follow = "Reach the reporter on Twitter at https://twitter.com/tomreed"
+    assert drop_contact_tail("\n\n".join([PARAGRAPH, contact, follow])) == PARAGRAPH
+    tweet = "— Gazette (@gazette) November 4, 2019"
+    assert drop_contact_tail(f"{PARAGRAPH}\n\n{tweet}").endswith(tweet)
+    mid = "\n\n".join([PARAGRAPH, contact, PARAGRAPH])
+    assert drop_contact_tail(mid) == mid
