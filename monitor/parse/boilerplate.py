@@ -45,6 +45,11 @@ _LEADS = re.compile(
 # Lines that are only an e-mail address or a social handle (bare URLs can be article text:
 # source lists and shopping links).
 _ONLY_LINK = re.compile(r"^\s*(?:\S+@\S+\.\w+|@\w+|(?:https?://)?(?:www\.)?twitter\.com/\S+)\s*$", re.I)
+#: A content-management shortcode the site failed to render: "[button link=...]Send[/button]".
+_SHORTCODE = re.compile(
+    r"^\s*\[([a-z][\w-]*)(?:\s[^\]]*)?\].{0,200}\[/\1\]\s*$|^\s*\[(?:[a-z][\w-]*(?:\s+[\w-]+=[^\]]*)+|/[a-z][\w-]*)\]\s*$",
+    re.IGNORECASE,
+)
 _RIGHTS = re.compile(r"all rights reserved|alle rechte vorbehalten|tous droits réservés", re.IGNORECASE)
 
 
@@ -52,7 +57,9 @@ def is_furniture(line: str) -> bool:
     """True for a short line that is page furniture rather than article text."""
     if len(line) > _MAX_FURNITURE:
         return False
-    return bool(_LEADS.match(line) or _ONLY_LINK.match(line) or _RIGHTS.search(line))
+    return bool(
+        _LEADS.match(line) or _ONLY_LINK.match(line) or _RIGHTS.search(line) or _SHORTCODE.match(line)
+    )
 
 
 #: Endings of a sentence or a lead-in (a teaser headline has none of them).

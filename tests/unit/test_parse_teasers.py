@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from monitor.parse import parse_html
-from monitor.parse.boilerplate import drop_contact_tail, drop_teasers
+from monitor.parse.boilerplate import drop_contact_tail, drop_teasers, is_furniture
 from monitor.parse.quality import key
 
 PARAGRAPH = "The council met on Tuesday and agreed the budget for the coming year in full. " * 3
@@ -59,3 +61,17 @@ def test_contact_notes_ending_the_body_are_dropped_and_an_embedded_post_stays():
     assert drop_contact_tail(f"{PARAGRAPH}\n\n{tweet}").endswith(tweet)
     mid = "\n\n".join([PARAGRAPH, contact, PARAGRAPH])
     assert drop_contact_tail(mid) == mid
+
+
+@pytest.mark.parametrize(
+    ("line", "furniture"),
+    [
+        ('[button link="https://gazette.example/review/" type="big"] Send us YOUR review[/button]', True),
+        ('[caption id="attachment_7" width="300"]', True),
+        ("[/caption]", True),
+        ("[Updated] The council met again on Tuesday", False),
+        ("[1] Source: Office for National Statistics", False),
+    ],
+)
+def test_an_unrendered_shortcode_line_is_furniture(line: str, furniture: bool) -> None:
+    assert is_furniture(line) is furniture
