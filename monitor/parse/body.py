@@ -40,6 +40,7 @@ from monitor.parse.boilerplate import drop_contact_tail, drop_teasers, is_furnit
 from monitor.parse.fallback import choose
 from monitor.parse.lead import find_lead, with_lead
 from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
+from monitor.parse.split import continuation
 
 with warnings.catch_warnings():
     # trafilatura's downloader probes for optional SOCKS support; we never download with it.
@@ -139,6 +140,10 @@ def extract_body(
     chosen = choose(("trafilatura", main), alternatives, page, titles)
     if not chosen.text:
         return chosen
+    if chosen.method == "trafilatura":
+        rest = continuation(chosen.text, tree)
+        if rest:
+            chosen = replace(chosen, text=tidy(f"{chosen.text}\n\n{rest}"))
     chosen = replace(chosen, text=drop_contact_tail(drop_teasers(chosen.text, page.link_texts)))
     # The standfirst belongs to the article even when it sits outside the extracted block.
     return replace(chosen, text=with_lead(chosen.text, find_lead(tree, descriptions)))

@@ -67,6 +67,7 @@ _SENTENCE_ENDS = (".", "!", "?", "。", "”", '"', ":", "…")
 #: A teaser headline has at least this many words (shorter link lines may be names, tags).
 _TEASER_WORDS = 3
 #: A bracketed label of one or two words ending a line, and a separator after it.
+_LABEL_ENDS = ("]", ")", "|", "•", "·")
 _LABEL = re.compile(r"\s*[\[(]\s*\w+(?:\s\w+)?\s*[\])]\s*[|•·]?\s*$")
 
 
@@ -91,12 +92,14 @@ def drop_teasers(text: str, link_texts: frozenset[str]) -> str:
 
 def _is_teaser(line: str, link_texts: frozenset[str]) -> bool:
     line = line.strip()
+    if len(line) > _MAX_FURNITURE:
+        return False  # a paragraph, never a teaser headline
     # A label after the link ("[VIDEO]", "(PICTURES) |") says what the teaser leads to.
-    bare = _LABEL.sub("", line)
+    bare = _LABEL.sub("", line) if line.endswith(_LABEL_ENDS) else line
     return (
         len(bare.split()) >= _TEASER_WORDS
         and not bare.endswith(_SENTENCE_ENDS)
-        and (key(line) in link_texts or key(bare) in link_texts)
+        and (key(line) in link_texts or (bare != line and key(bare) in link_texts))
     )
 
 

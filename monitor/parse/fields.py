@@ -11,13 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.text import element_text
 
 _SPACE = re.compile(r"\s+")
-_HEADINGS = etree.XPath("//h1")
 _WORD = re.compile(r"\w+")
 #: " | Site", " - Site" and the like; CJK and Korean titles set the site apart without
 #: spaces ("...--时政--人民网", "...ㅣ한국일보", "...｜日経").
@@ -90,10 +88,16 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     return ""
 
 
-def page_headings(tree: lxml_html.HtmlElement) -> list[str]:
+def page_headings(tree: lxml_html.HtmlElement, limit: int = 8) -> list[str]:
     """The text of the page's first ``<h1>`` elements: the visible headline candidates."""
-    headings = [element_text(h, " ") for h in _HEADINGS(tree)[:8]]
-    return [h for h in headings if 0 < len(h) <= 400]
+    headings: list[str] = []
+    for element in tree.iter("h1"):
+        text = element_text(element, " ")
+        if 0 < len(text) <= 400:
+            headings.append(text)
+            if len(headings) >= limit:
+                break
+    return headings
 
 
 def _agreeing(heading: str, pairs: list[tuple[str, str]]) -> dict[int, str]:

@@ -82,7 +82,7 @@ def parse_html(
             tree,
             page_url or None,
             # The visible headline too: the chosen title may be a declared wording of it.
-            titles=[title, *hints.titles, *page_headings(tree)[:1]],
+            titles=[title, *hints.titles, *page_headings(tree, 1)],
             descriptions=hints.descriptions,
             authors=authors,
             markup=text,
