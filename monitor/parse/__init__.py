@@ -9,7 +9,8 @@ Which library does what:
   after hidden elements are pruned and what trafilatura deletes unread (scripts, styles,
   SVG, asides, footers) is stripped in C; then the repeated headline, byline and standfirst
   are dropped, and ``boilerplate`` removes furniture lines ("Read more:", newsletters,
-  copyright) in the main newsroom languages.
+  copyright), teaser lists and closing contact notes; ``split`` rejoins a body the
+  template split around an ad.
 - ``language``: a stop-word/script guess when the page declares no language.
 - ``dates``: ISO 8601, RFC 2822 and free-form dates (python-dateutil); htmldate as the last
   resort that searches the URL and the text.

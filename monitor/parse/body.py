@@ -3,7 +3,10 @@
 Three steps, each general rather than tuned to one site:
 
 1. ``prune_hidden`` removes what a reader never sees (``hidden``, ``display:none``,
-   tooltip/hover cards), which extractors otherwise glue into sentences.
+   tooltip/hover cards), which extractors otherwise glue into sentences; the tree is
+   then put in the shape trafilatura reads well: ruby readings as base（reading）
+   (``spell_out_ruby``), layout tables as divs (``unwrap_layout_tables``), a paragraph
+   written straight into a section as a ``<p>`` (``wrap_loose_text``).
 2. trafilatura extracts the main text from the tree ``monitor.parse`` already built (it
    accepts an lxml tree, so the page is parsed once), in its fast mode without comments:
    on news pages its slower fallbacks (readability, jusText) add time, not accuracy.
@@ -13,8 +16,11 @@ Three steps, each general rather than tuned to one site:
    and the text it extracts stays the same.
 3. ``clean_lines`` drops what trafilatura keeps but a body never holds: the headline and
    byline repeated at the top, furniture lines ("Read more:", "Sign up for our
-   newsletter", copyright notices) in the main newsroom languages, and teaser lists
-   (``boilerplate.drop_teasers``: runs of lines that are each a link's whole text).
+   newsletter", copyright notices, unrendered shortcodes) in the main newsroom languages,
+   breadcrumbs above the headline, teaser lists (``boilerplate.drop_teasers``: runs of
+   lines that are each a link's whole text) and the contact notes ending the body
+   (``boilerplate.drop_contact_tail``); ``split.continuation`` appends the part of a body
+   the template split off around an ad.
 4. ``quality``/``fallback`` check the text against the page and replace a failed
    extraction; ``lead`` puts the visible standfirst first when the extractor left it out.
 
