@@ -120,6 +120,7 @@ def extract_body(
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
     titles, descriptions, authors = list(titles), list(descriptions), list(authors)
+    own_url = (url or "").rstrip("/")
 
     def run(**changes: object) -> str:
         options = copy.copy(_EXTRACTOR)
@@ -129,7 +130,8 @@ def extract_body(
         options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
         text = trafilatura.extract(tree, options=options)
         lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors, page.link_texts)
-        return tidy("\n\n".join(lines))
+        # The page's own address on a line of its own is a share widget's.
+        return tidy("\n\n".join(line for line in lines if not own_url or line.rstrip("/") != own_url))
 
     page = PageSignals.of(tree, article_body)
     main = run()

@@ -198,3 +198,16 @@ def test_breadcrumbs_above_the_headline_are_not_body() -> None:
     assert clean_lines(lines, tree, ["Police catch two burglars"], [], [], links) == [text]
     # Without the headline below them, short lines at the top stay unless they are links.
     assert clean_lines([*lines[1:3], text], tree, ["Elsewhere"], [], [], links) == [lines[2], text]
+
+
+def test_the_pages_own_address_on_a_line_is_not_body() -> None:
+    text = "The council met on Tuesday and agreed the budget for the coming year in full. " * 3
+    url = "https://gazette.example/news/budget-agreed-123"
+    html = (
+        "<html><head><title>Budget agreed</title></head><body><article><h1>Budget agreed</h1>"
+        f"<p>{text}</p><p>{text}</p><p>{url}</p><p>Source list: https://ons.example/budget</p>"
+        "</article></body></html>"
+    )
+    body = parse_html(html, url).body
+    assert url not in body
+    assert body.endswith("Source list: https://ons.example/budget")
