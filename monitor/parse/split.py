@@ -32,15 +32,25 @@ _PARAGRAPH = 120
 
 def continuation(text: str, tree: lxml_html.HtmlElement) -> str:
     """Paragraphs of the later containers sharing the body container's tag and class."""
+    # Cheap first: paragraphs whose containers' tag and class repeat on the page.
+    groups: dict[tuple[str, str], list[lxml_html.HtmlElement]] = {}
+    paragraphs = []
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        classes = parent.get("class") if parent is not None else None
+        if parent is not None and classes:
+            group = groups.setdefault((parent.tag, classes), [])
+            if not any(p is parent for p in group):
+                group.append(parent)
+            paragraphs.append((paragraph, parent, group))
+    if not any(2 <= len(g) <= _MAX_PARTS for g in groups.values()):
+        return ""
     seen = {_key(line) for line in text.split("\n\n") if _key(line)}
     if len(seen) < _MIN_PARAGRAPHS:
         return ""
     starts = {k[:_START] for k in seen}
     holders: Counter[lxml_html.HtmlElement] = Counter()
-    for paragraph in tree.iter("p"):
-        parent = paragraph.getparent()
-        if parent is None or not parent.get("class"):
-            continue
+    for paragraph, parent, _ in paragraphs:
         head = _key(paragraph.text or "")
         if len(head) >= _START and head[:_START] not in starts:
             continue  # cheap test first: most paragraphs of a page are not in the body
