@@ -9,7 +9,8 @@ Which library does what:
   after hidden elements are pruned and what trafilatura deletes unread (scripts, styles,
   SVG, asides, footers) is stripped in C; then the repeated headline, byline and standfirst
   are dropped, and ``boilerplate`` removes furniture lines ("Read more:", newsletters,
-  copyright) in the main newsroom languages.
+  copyright), teaser lists and closing contact notes; ``split`` rejoins a body the
+  template split around an ad.
 - ``language``: a stop-word/script guess when the page declares no language.
 - ``dates``: ISO 8601, RFC 2822 and free-form dates (python-dateutil); htmldate as the last
   resort that searches the URL and the text.
@@ -17,7 +18,8 @@ Which library does what:
   (its ``AUTHOR_XPATHS`` order) before every byline element; the agency or publisher the
   metadata names when no person is named.
 - ``text``: element text with blocks on their own lines and no words glued at tag boundaries.
-- ``fields``: choosing one title (the visible h1 in the wording the declared titles share),
+- ``fields``: choosing one title (the visible h1 in the wording the declared titles share,
+  unless more of the page's titles say an edited wording of it),
   language and canonical URL among the candidates
   (``monitor.urls.canonical_url``, courlan + w3lib, drops tracking parameters).
 """

@@ -3,7 +3,10 @@
 Three steps, each general rather than tuned to one site:
 
 1. ``prune_hidden`` removes what a reader never sees (``hidden``, ``display:none``,
-   tooltip/hover cards), which extractors otherwise glue into sentences.
+   tooltip/hover cards), which extractors otherwise glue into sentences; the tree is
+   then put in the shape trafilatura reads well: ruby readings as base（reading）
+   (``spell_out_ruby``), layout tables as divs (``unwrap_layout_tables``), a paragraph
+   written straight into a section as a ``<p>`` (``wrap_loose_text``).
 2. trafilatura extracts the main text from the tree ``monitor.parse`` already built (it
    accepts an lxml tree, so the page is parsed once), in its fast mode without comments:
    on news pages its slower fallbacks (readability, jusText) add time, not accuracy.
@@ -13,8 +16,11 @@ Three steps, each general rather than tuned to one site:
    and the text it extracts stays the same.
 3. ``clean_lines`` drops what trafilatura keeps but a body never holds: the headline and
    byline repeated at the top, furniture lines ("Read more:", "Sign up for our
-   newsletter", copyright notices) in the main newsroom languages, and teaser lists
-   (``boilerplate.drop_teasers``: runs of lines that are each a link's whole text).
+   newsletter", copyright notices, unrendered shortcodes) in the main newsroom languages,
+   breadcrumbs above the headline, teaser lists (``boilerplate.drop_teasers``: runs of
+   lines that are each a link's whole text) and the contact notes ending the body
+   (``boilerplate.drop_contact_tail``); ``split.continuation`` appends the part of a body
+   the template split off around an ad.
 4. ``quality``/``fallback`` check the text against the page and replace a failed
    extraction; ``lead`` puts the visible standfirst first when the extractor left it out.
 
@@ -30,15 +36,17 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from itertools import islice
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.authors import is_byline
-from monitor.parse.boilerplate import drop_teasers, is_furniture
+from monitor.parse.boilerplate import drop_contact_tail, drop_teasers, is_furniture
 from monitor.parse.fallback import choose
 from monitor.parse.lead import find_lead, with_lead
 from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
+from monitor.parse.split import continuation
 
 with warnings.catch_warnings():
     # trafilatura's downloader probes for optional SOCKS support; we never download with it.
@@ -72,6 +80,12 @@ _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
 _UNREAD = ("style", "svg", "aside", "footer", "fencedframe")
 #: An aside or footer with more than this share of the page's paragraph text wraps the article.
 _WRAPPER_SHARE = 0.75
+#: Lines at most dropped from the top of a body (breadcrumbs, headline, byline).
+_TOP_LINES = 8
+#: A breadcrumb or section link has at most this many words.
+_BREADCRUMB_WORDS = 5
+#: A breadcrumb, kicker or section label above the headline has at most this many words.
+_LABEL_WORDS = 8
 #: A tree with less text than this after extraction failed lost its text to libxml2.
 _SPARSE_TREE = 200
 #: Classes of tooltips and hover cards, which readers see only on demand.
@@ -100,9 +114,13 @@ def extract_body(
     place: call this after every other field has been read.
     """
     prune_hidden(tree)
+    spell_out_ruby(tree)
+    unwrap_layout_tables(tree)
+    wrap_loose_text(tree)
     sparse = markup is not None and not _has_text(tree, _SPARSE_TREE)
     strip_unread(tree)
     titles, descriptions, authors = list(titles), list(descriptions), list(authors)
+    own_url = (url or "").rstrip("/")
 
     def run(**changes: object) -> str:
         options = copy.copy(_EXTRACTOR)
@@ -111,12 +129,14 @@ def extract_body(
         options.url = url
         options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor() does
         text = trafilatura.extract(tree, options=options)
-        return tidy("\n\n".join(clean_lines((text or "").splitlines(), tree, titles, descriptions, authors)))
+        lines = clean_lines((text or "").splitlines(), tree, titles, descriptions, authors, page.link_texts)
+        # The page's own address on a line of its own is a share widget's.
+        return tidy("\n\n".join(line for line in lines if not own_url or line.rstrip("/") != own_url))
 
+    page = PageSignals.of(tree, article_body)
     main = run()
     if not main and sparse and markup is not None:
         return Extraction(markup_text(markup), "markup")
-    page = PageSignals.of(tree, article_body)
     alternatives: list[tuple[str, Callable[[], str]]] = [
         ("trafilatura-full", lambda: run(fast=False)),
         ("trafilatura-recall", lambda: run(fast=False, focus="recall")),
@@ -128,7 +148,11 @@ def extract_body(
     chosen = choose(("trafilatura", main), alternatives, page, titles)
     if not chosen.text:
         return chosen
-    chosen = replace(chosen, text=drop_teasers(chosen.text, page.link_texts))
+    if chosen.method == "trafilatura":
+        rest = continuation(chosen.text, tree)
+        if rest:
+            chosen = replace(chosen, text=tidy(f"{chosen.text}\n\n{rest}"))
+    chosen = replace(chosen, text=drop_contact_tail(drop_teasers(chosen.text, page.link_texts)))
     # The standfirst belongs to the article even when it sits outside the extracted block.
     return replace(chosen, text=with_lead(chosen.text, find_lead(tree, descriptions)))
 
@@ -191,6 +215,94 @@ def _hidden_candidates(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElemen
         ):
             found.append(element)
     return found
+
+
+_CONTAINERS = ("div", "section", "article", "main")
+#: Block elements: a container's loose text ends where the first of them starts.
+_BLOCKS = frozenset(
+    {"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table",
+     "blockquote", "figure", "pre", "hr", "header", "form", "iframe"}
+)  # fmt: skip
+_LOOSE_TEXT = 80
+
+
+def wrap_loose_text(tree: lxml_html.HtmlElement) -> None:
+    """Put a paragraph written straight into a container, before its blocks, into a ``<p>``.
+
+    Some templates write the first paragraph as bare text (and inline links) in the
+    section that then holds the ``<p>`` and ``<h2>`` blocks; trafilatura reads such
+    text only in some of its paths and lost the paragraph.
+    """
+    for element in tree.iter(_CONTAINERS):
+        text = element.text
+        if not text or len(text) < _LOOSE_TEXT // 2 or not text.strip():
+            continue
+        run = []
+        for child in element:
+            if child.tag in _BLOCKS:
+                break
+            run.append(child)
+        else:
+            continue  # no block follows: the container is itself a paragraph
+        loose = text + "".join(c.text_content() + (c.tail or "") for c in run if isinstance(c.tag, str))
+        if len(loose.strip()) < _LOOSE_TEXT:
+            continue
+        paragraph = element.makeelement("p", {})
+        paragraph.text, element.text = text, None
+        paragraph.extend(run)
+        element.insert(0, paragraph)
+
+
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr", "td", "th"})
+
+
+def unwrap_layout_tables(tree: lxml_html.HtmlElement) -> None:
+    """Turn tables that lay out the page (a cell holding a headline or paragraphs) into divs.
+
+    trafilatura reads every table as data and writes a row as one line, so an article
+    set in a layout table came out as a single line glued to the sidebar cells beside it.
+    A cell with an ``<h1>`` or two paragraphs is layout: data cells hold values.
+    """
+    for table in list(tree.iter("table")):
+        if not _is_layout(table):
+            continue
+        parts = [table]
+        for element in table.iter(_TABLE_PARTS):
+            if _owner_table(element) is table:
+                parts.append(element)
+        for element in parts:
+            element.tag = "div"
+            for name in ("width", "cellpadding", "cellspacing", "valign", "colspan", "rowspan"):
+                element.attrib.pop(name, None)
+
+
+def _is_layout(table: lxml_html.HtmlElement) -> bool:
+    if next(table.iter("h1"), None) is not None:
+        return True
+    return any(next(islice(cell.iter("p"), 1, None), None) is not None for cell in table.iter("td"))
+
+
+def _owner_table(element: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    parent = element.getparent()
+    while parent is not None and parent.tag != "table":
+        parent = parent.getparent()
+    return parent
+
+
+def spell_out_ruby(tree: lxml_html.HtmlElement) -> None:
+    """Write ruby annotations as the publisher's plain-text fallback: base（reading）.
+
+    trafilatura deletes ``<rt>``/``<rp>``, so a reading given for a name (尹錫悦 with
+    ユンソンニョル) vanished and the words around it lost their link. When the ruby
+    carries ``<rp>`` parentheses the author wrote how the text reads without ruby
+    support; keep that text. Without ``<rp>`` the reading would be glued to the base,
+    so it goes, for every extractor alike (the fallbacks read the tree themselves).
+    """
+    for ruby in list(tree.iter("ruby")):
+        if ruby.find(".//rp") is not None:
+            etree.strip_tags(ruby, "rb", "rp", "rt", "rtc")
+        else:
+            etree.strip_elements(ruby, "rt", "rtc", with_tail=False)
 
 
 def strip_unread(tree: lxml_html.HtmlElement) -> None:
@@ -261,19 +373,38 @@ def clean_lines(
     titles: Iterable[str],
     descriptions: Iterable[str],
     authors: Iterable[str] = (),
+    link_texts: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Drop the headline and byline repeated at the top, and furniture lines (the standfirst stays)."""
+    """Drop the headline, byline and breadcrumbs at the top, and furniture lines (the standfirst stays).
+
+    A breadcrumb or section link ("- Local", "- Bihar") before the headline is a line
+    that is the whole text of a link of a few words.
+    """
     kept = [line.strip() for line in lines if line.strip()]
     heads = {_key(t) for t in titles if _key(t)}
     names = list(authors)
-    for _ in range(4):
-        if len(kept) < 2:
-            break
+    # Short lines above the repeated headline are navigation (breadcrumbs, a section
+    # label, the current page's crumb, which is no link).
+    top = next((i for i, line in enumerate(kept[:_TOP_LINES]) if _key(line) in heads), 0)
+    if 0 < top < len(kept) - 1 and all(_is_label(line) for line in kept[:top]):
+        kept = kept[top:]
+    dropped = 0
+    while len(kept) >= 2 and dropped < _TOP_LINES:
         first = kept[0]
-        if not (_key(first) in heads or is_byline(first, names)):
+        if not (_key(first) in heads or is_byline(first, names) or _is_top_link(first, link_texts)):
             break
         kept.pop(0)
+        dropped += 1
     return [line for line in kept if not is_furniture(line)]
+
+
+def _is_label(line: str) -> bool:
+    return len(line.split()) <= _LABEL_WORDS and not line.endswith((".", "!", "?", "。"))
+
+
+def _is_top_link(line: str, link_texts: frozenset[str]) -> bool:
+    line = line.removeprefix("- ")
+    return len(line.split()) <= _BREADCRUMB_WORDS and _key(line) in link_texts
 
 
 def _key(text: str) -> str:

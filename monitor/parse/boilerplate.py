@@ -45,6 +45,11 @@ _LEADS = re.compile(
 # Lines that are only an e-mail address or a social handle (bare URLs can be article text:
 # source lists and shopping links).
 _ONLY_LINK = re.compile(r"^\s*(?:\S+@\S+\.\w+|@\w+|(?:https?://)?(?:www\.)?twitter\.com/\S+)\s*$", re.I)
+#: A content-management shortcode the site failed to render: "[button link=...]Send[/button]".
+_SHORTCODE = re.compile(
+    r"^\s*\[([a-z][\w-]*)(?:\s[^\]]*)?\].{0,200}\[/\1\]\s*$|^\s*\[(?:[a-z][\w-]*(?:\s+[\w-]+=[^\]]*)+|/[a-z][\w-]*)\]\s*$",
+    re.IGNORECASE,
+)
 _RIGHTS = re.compile(r"all rights reserved|alle rechte vorbehalten|tous droits réservés", re.IGNORECASE)
 
 
@@ -52,13 +57,18 @@ def is_furniture(line: str) -> bool:
     """True for a short line that is page furniture rather than article text."""
     if len(line) > _MAX_FURNITURE:
         return False
-    return bool(_LEADS.match(line) or _ONLY_LINK.match(line) or _RIGHTS.search(line))
+    return bool(
+        _LEADS.match(line) or _ONLY_LINK.match(line) or _RIGHTS.search(line) or _SHORTCODE.match(line)
+    )
 
 
 #: Endings of a sentence or a lead-in (a teaser headline has none of them).
 _SENTENCE_ENDS = (".", "!", "?", "。", "”", '"', ":", "…")
 #: A teaser headline has at least this many words (shorter link lines may be names, tags).
 _TEASER_WORDS = 3
+#: A bracketed label of one or two words ending a line, and a separator after it.
+_LABEL_ENDS = ("]", ")", "|", "•", "·")
+_LABEL = re.compile(r"\s*[\[(]\s*\w+(?:\s\w+)?\s*[\])]\s*[|•·]?\s*$")
 
 
 def drop_teasers(text: str, link_texts: frozenset[str]) -> str:
@@ -82,6 +92,39 @@ def drop_teasers(text: str, link_texts: frozenset[str]) -> str:
 
 def _is_teaser(line: str, link_texts: frozenset[str]) -> bool:
     line = line.strip()
+    if len(line) > _MAX_FURNITURE:
+        return False  # a paragraph, never a teaser headline
+    # A label after the link ("[VIDEO]", "(PICTURES) |") says what the teaser leads to.
+    bare = _LABEL.sub("", line) if line.endswith(_LABEL_ENDS) else line
     return (
-        len(line.split()) >= _TEASER_WORDS and not line.endswith(_SENTENCE_ENDS) and key(line) in link_texts
+        len(bare.split()) >= _TEASER_WORDS
+        and not bare.endswith(_SENTENCE_ENDS)
+        and (key(line) in link_texts or (bare != line and key(bare) in link_texts))
     )
+
+
+#: An e-mail address, an @handle or a social profile link: how to reach the author.
+_CONTACT = re.compile(
+    r"\S+@\S+\.\w+|(?<!\w)@\w{2,}|(?:twitter|facebook|instagram)\.com/\w|\bx\.com/\w", re.IGNORECASE
+)
+#: An embedded post quoted in the article: its attribution ("— Name (@handle) date") or media link.
+_EMBED = re.compile(r"^\s*[—–]|pic\.twitter\.com|\bt\.co/")
+#: A contact note is short.
+_CONTACT_WORDS = 60
+
+
+def drop_contact_tail(text: str) -> str:
+    """``text`` without the contact notes that end it ("Email X at x@y.com or follow @x").
+
+    Author and newsroom contact lines, letters-to-the-editor and follow-us notes close
+    many articles below the last paragraph; each carries an e-mail address, an @handle or
+    a social profile link. A post embedded at the end (a quoted tweet) stays.
+    """
+    lines = text.split("\n\n")
+    while len(lines) > 1 and _is_contact(lines[-1]):
+        lines.pop()
+    return "\n\n".join(lines)
+
+
+def _is_contact(line: str) -> bool:
+    return len(line.split()) <= _CONTACT_WORDS and bool(_CONTACT.search(line)) and not _EMBED.search(line)

@@ -11,13 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.parse.text import element_text
 
 _SPACE = re.compile(r"\s+")
-_HEADINGS = etree.XPath("//h1")
 _WORD = re.compile(r"\w+")
 #: " | Site", " - Site" and the like; CJK and Korean titles set the site apart without
 #: spaces ("...--时政--人民网", "...ㅣ한국일보", "...｜日経").
@@ -48,27 +46,37 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     spacing) or shows one with a kicker or section label around it ("Kultur : ..."), the
     declared wording most of them share is returned: the ``<h1>`` text may glue its spans
     or carry the kicker. A declared title that agrees with no visible headline (an
-    og:title written for social networks) loses to a similar ``<h1>``; without any
-    ``<h1>`` the first declared title wins.
+    og:title written for social networks) loses to a similar ``<h1>``, unless more of
+    the page's titles say it than say the ``<h1>`` (``_outvoted``): publishers edit the
+    headline after the page template printed it, and the declared titles follow the edit.
+    Without any ``<h1>`` the first declared title wins.
     """
     head = tree.find(".//title")
-    sites = [squash(s) for s in site_names if s]
-    site_keys = {compact(s) for s in sites}
     declared = [squash(html_lib.unescape(t)) for t in hinted]
     if head is not None:
         declared.append(squash(head.text_content()))
-    pairs = [(t, strip_site(t, sites)) for t in declared if t]
-    pairs = [(t, stripped) for t, stripped in pairs if stripped and not is_site(stripped, site_keys)]
+    # A "site name" that is one of the titles (a publisher meta tag filled with the
+    # headline) would strip the headline's own first part as a site prefix.
+    title_keys = {_words(t) for t in declared}
+    sites = [squash(s) for s in site_names if s and _words(s) not in title_keys]
+    site_keys = {compact(s) for s in sites}
+    stripped_all = [(i, t, strip_site(t, sites)) for i, t in enumerate(declared) if t]
+    kept = [
+        (i, t, stripped) for i, t, stripped in stripped_all if stripped and not is_site(stripped, site_keys)
+    ]
+    pairs = [(t, stripped) for _, t, stripped in kept]
+    # The first declared title decides ties when it is metadata (JSON-LD, og:title), not
+    # the ``<title>`` alone, which often carries a kicker the page shows apart.
+    metadata_first = bool(kept) and kept[0][0] < len(hinted)
     candidates = [stripped for _, stripped in pairs]
-    headings = [element_text(h, " ") for h in _HEADINGS(tree)[:8]]
-    headings = [h for h in headings if 0 < len(h) <= 400 and not is_site(h, site_keys)]
+    headings = [h for h in page_headings(tree) if not is_site(h, site_keys)]
     for heading in headings:
-        agreeing = _agreeing(heading, pairs)
-        if agreeing:
-            return agreeing
+        same = _agreeing(heading, pairs)
+        if same:
+            return _outvoted(heading, same, pairs, metadata_first) or _most_common(list(same.values()))
     for heading in headings:
         if any(_similar(heading, c) for c in candidates):
-            return heading
+            return _outvoted(heading, {}, pairs, metadata_first) or heading
     if candidates:
         return candidates[0]
     if headings:
@@ -80,8 +88,20 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     return ""
 
 
-def _agreeing(heading: str, pairs: list[tuple[str, str]]) -> str | None:
-    """The declared title saying what ``heading`` says, in the wording most of them share.
+def page_headings(tree: lxml_html.HtmlElement, limit: int = 8) -> list[str]:
+    """The text of the page's first ``<h1>`` elements: the visible headline candidates."""
+    headings: list[str] = []
+    for element in tree.iter("h1"):
+        text = element_text(element, " ")
+        if 0 < len(text) <= 400:
+            headings.append(text)
+            if len(headings) >= limit:
+                break
+    return headings
+
+
+def _agreeing(heading: str, pairs: list[tuple[str, str]]) -> dict[int, str]:
+    """The declared titles saying what ``heading`` says: their index and agreeing wording.
 
     ``pairs`` are the declared titles as written and stripped of site affixes. Each one
     votes once: as written when it has the same words as ``heading`` (a tail such as
@@ -91,19 +111,51 @@ def _agreeing(heading: str, pairs: list[tuple[str, str]]) -> str | None:
     """
     key = _words(heading)
     if not key:
-        return None
-    same = [
-        raw if _words(raw) == key else stripped
-        for raw, stripped in pairs
+        return {}
+    same = {
+        i: raw if _words(raw) == key else stripped
+        for i, (raw, stripped) in enumerate(pairs)
         if key in (_words(raw), _words(stripped))
-    ]
+    }
     if not same:
-        candidates = [stripped for _, stripped in pairs]
-        same = [c for c in candidates if _contains(key, _words(c))]
-    if not same:
-        return None
-    counts = Counter(same)
-    return max(same, key=lambda c: (counts[c], -same.index(c)))
+        same = {i: c for i, (_, c) in enumerate(pairs) if _contains(key, _words(c))}
+    return same
+
+
+def _outvoted(
+    heading: str, same: dict[int, str], pairs: list[tuple[str, str]], metadata_first: bool
+) -> str | None:
+    """A declared wording more titles share than the ``<h1>`` and those agreeing with it.
+
+    The ``<h1>`` and each declared title agreeing with it (``same``) are one vote each;
+    the others vote by their words once site affixes are stripped, except those that
+    only add a tail to the ``<h1>`` (a site name ``strip_site`` did not know). A larger
+    group wins: most of the page's own titles saying one headline outweigh a visible
+    variant (an edited or shortened display version). Ties stay with the visible one.
+    """
+    key = _words(heading)
+    groups: dict[str, list[tuple[int, str]]] = {}
+    votes = len(same) + 1
+    for i, (raw, stripped) in enumerate(pairs):
+        if i in same:
+            continue
+        words = _words(stripped)
+        if words.startswith(key) or _words(raw).startswith(key):
+            votes += 1
+        else:
+            groups.setdefault(words, []).append((i, stripped))
+    best = max(groups.values(), key=len, default=[])
+    # On a tie the first declared title (the JSON-LD headline) decides when it is the
+    # same headline edited (a tail cut, a word changed), not a different one.
+    edited = metadata_first and bool(best) and best[0][0] == 0 and _similar(heading, best[0][1])
+    if len(best) > votes or (len(best) == votes and edited):
+        return _most_common([wording for _, wording in best])
+    return None
+
+
+def _most_common(wordings: list[str]) -> str:
+    counts = Counter(wordings)
+    return max(wordings, key=lambda c: (counts[c], -wordings.index(c)))
 
 
 def _contains(outer: str, inner: str) -> bool:

@@ -22,7 +22,7 @@ from monitor.parse.authors import choose_authors, clean_authors, page_bylines, r
 from monitor.parse.body import extract_body, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
 from monitor.parse.decode import decode_html
-from monitor.parse.fields import choose_language, choose_title, first, squash
+from monitor.parse.fields import choose_language, choose_title, first, page_headings, squash
 from monitor.parse.language import resolve_language
 from monitor.parse.quality import Extraction
 from monitor.parse.structured import Hints, collect_hints
@@ -81,7 +81,8 @@ def parse_html(
         extraction = extract_body(
             tree,
             page_url or None,
-            titles=[title, *hints.titles],
+            # The visible headline too: the chosen title may be a declared wording of it.
+            titles=[title, *hints.titles, *page_headings(tree, 1)],
             descriptions=hints.descriptions,
             authors=authors,
             markup=text,

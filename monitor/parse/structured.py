@@ -269,10 +269,18 @@ def _from_meta(tree: lxml_html.HtmlElement, hints: Hints) -> None:
             key = meta.get(attr)
             if key:
                 found.setdefault(key.strip().lower(), []).append(content.strip())
+    meta_titles: set[str] = set()
     for slot, keys in _META_FIELDS.items():
         target: list[str] = getattr(hints, slot)
         for key in keys:
-            target.extend(found.get(key, ()))
+            values = found.get(key, [])
+            if slot == "titles":
+                # A Twitter card or a meta name="title" copying og:title is one declaration
+                # (twitter:title falls back to og:title); counted twice it would outvote
+                # the page's other titles when ``fields.choose_title`` counts them.
+                values = [v for v in values if v not in meta_titles]
+                meta_titles.update(values)
+            target.extend(values)
     og_type = (found.get("og:type") or [""])[0].lower()
     if og_type == "article" or "article:published_time" in found:
         hints.is_article = True

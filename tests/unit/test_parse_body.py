@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.parse import parse_html
 from monitor.parse.authors import page_bylines
-from monitor.parse.body import _UNREAD, prune_hidden, strip_unread
+from monitor.parse.body import _UNREAD, clean_lines, prune_hidden, strip_unread, unwrap_layout_tables
 from monitor.parse.decode import decode_html
 from monitor.parse.page import build_tree
 
@@ -142,3 +143,71 @@ def test_prune_hidden(attributes: str, hidden: bool) -> None:
 def test_build_tree_drops_characters_lxml_refuses(bad: str, text: str) -> None:
     tree = build_tree(f"<html><body><p>{text}{bad}\tend\r\n</p></body></html>")
     assert tree.text_content() == f"{text}\tend\n"
+
+
+def test_a_paragraph_written_straight_into_a_section_is_kept() -> None:
+    intro = (
+        "We bring you the best deals we have found today on games and hardware, updated every "
+        'day of the year; <a href="/deals">see all deals</a> before the weekend rush starts.'
+    )
+    text = "This controller dropped in price again and is a fine buy for anyone. " * 3
+    paragraphs = "".join(f"<h2>Deal {n}</h2><p>{text}</p>" for n in range(4))
+    html = (
+        "<html><head><title>Daily deals</title></head><body><article><h1>Daily deals</h1>"
+        f'<section class="article-page">{intro}<p></p>{paragraphs}</section></article></body></html>'
+    )
+    body = parse_html(html).body
+    assert "We bring you the best deals we have found today" in body
+    assert "see all deals before the weekend rush starts." in body
+    assert body.index("We bring you") < body.index("Deal 0")
+
+
+def test_an_article_in_a_layout_table_keeps_its_paragraphs() -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {n}: the protest spread to more than a hundred cities across the country.</p>"
+        for n in range(5)
+    )
+    html = (
+        "<html><head><title>Protests spread</title></head><body><table><tr>"
+        f'<td class="content"><h1>Protests spread</h1><div class="article_body">{paragraphs}</div></td>'
+        '<td class="side"><a href="/x">Top stories</a></td></tr></table>'
+        "<table><tr><th>City</th><th>Protests</th></tr><tr><td>North</td><td>12</td></tr></table>"
+        "</body></html>"
+    )
+    tree = build_tree(html)
+    unwrap_layout_tables(tree)
+    assert len(tree.findall(".//table")) == 1  # the data table stays
+    body = parse_html(html).body
+    assert "Paragraph 0: the protest spread" in body
+    assert body.index("Paragraph 1") > body.index("Paragraph 0") > -1
+    assert "\n\n" in body[body.index("Paragraph 0") : body.index("Paragraph 1")]
+
+
+def test_breadcrumbs_above_the_headline_are_not_body() -> None:
+    text = "The police caught two burglars on Wednesday and returned the stolen jewellery."
+    lines = [
+        "- News",
+        "- Local",
+        "- Police Caught Two Burglars",
+        "Police catch two burglars:",
+        "- Copy link",
+        text,
+    ]
+    tree = build_tree("<html><body><p>x</p></body></html>")
+    links = frozenset({"news", "local", "copylink"})
+    assert clean_lines(lines, tree, ["Police catch two burglars"], [], [], links) == [text]
+    # Without the headline below them, short lines at the top stay unless they are links.
+    assert clean_lines([*lines[1:3], text], tree, ["Elsewhere"], [], [], links) == [lines[2], text]
+
+
+def test_the_pages_own_address_on_a_line_is_not_body() -> None:
+    text = "The council met on Tuesday and agreed the budget for the coming year in full. " * 3
+    url = "https://gazette.example/news/budget-agreed-123"
+    html = (
+        "<html><head><title>Budget agreed</title></head><body><article><h1>Budget agreed</h1>"
+        f"<p>{text}</p><p>{text}</p><p>{url}</p><p>Source list: https://ons.example/budget</p>"
+        "</article></body></html>"
+    )
+    body = parse_html(html, url).body
+    assert url not in body
+    assert body.endswith("Source list: https://ons.example/budget")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from lxml import html as lxml_html
 
 from monitor.parse import parse_html
-from monitor.parse.fields import strip_site
+from monitor.parse.fields import choose_title, strip_site
 
 BODY = "<p>" + "The council met on Tuesday and agreed the budget for the coming year in full. " * 6 + "</p>"
 
@@ -83,3 +84,53 @@ def test_a_tail_that_belongs_to_the_headline_stays():
 )
 def test_site_suffixes_in_any_script(title, sites, expected):
     assert strip_site(title, sites) == expected
+
+
+def test_the_wording_most_declared_titles_share_outvotes_an_h1_variant():
+    head = (
+        ld("Council agrees a budget")
+        + meta("og:title", "Council agrees a budget")
+        + "<title>Council agrees a budget | Gazette</title>"
+    )
+    article = parse_html(page(head, "Council agrees a tight budget"), "https://gazette.example/a")
+    assert article.title == "Council agrees a budget"
+
+
+def test_a_tie_goes_to_the_json_ld_headline_when_it_edits_the_h1():
+    head = (
+        ld("Council agrees budget")
+        + meta("og:title", "Council agrees budget after a long night")
+        + "<title>Council agrees budget | Gazette</title>"
+    )
+    article = parse_html(page(head, "Council agrees budget after a long night"), "https://gazette.example/a")
+    assert article.title == "Council agrees budget"
+
+
+def test_a_tie_stays_with_the_h1_when_the_json_ld_headline_is_another_headline():
+    head = (
+        ld("Mayor hails new era for the town")
+        + meta("og:title", "Council agrees budget")
+        + "<title>Mayor hails new era for the town | Gazette</title>"
+    )
+    assert (
+        parse_html(page(head, "Council agrees budget"), "https://gazette.example/a").title
+        == "Council agrees budget"
+    )
+
+
+def test_a_twitter_title_copying_the_og_title_is_one_vote():
+    head = (
+        meta("og:title", "Council agrees the budget")
+        + '<meta name="twitter:title" content="Council agrees the budget">'
+        + "<title>Council agrees budget | Gazette</title>"
+    )
+    assert (
+        parse_html(page(head, "Council agrees budget"), "https://gazette.example/a").title
+        == "Council agrees budget"
+    )
+
+
+def test_a_site_name_holding_the_headline_strips_nothing():
+    headline = "Schools and AI - Pupils learn faster"
+    tree = lxml_html.fromstring(page(f"<title>{headline}</title>", headline))
+    assert choose_title([headline], tree, [headline, "gazette.example"]) == headline
