@@ -6,6 +6,7 @@ Lower layers raise these; only ``monitor.cli`` turns them into exit codes and me
      ├── ConfigError        monitor.yaml is missing, malformed or inconsistent
      │    └── RuleError     a rules/*.yaml file or one of its queries is wrong
      ├── ParseError         a fetched document cannot become an Article
+     │    └── NoArticleText a readable page with no article text (a wall, a script-built page)
      ├── StorageError       the database cannot be reached or is in the wrong state
      └── NotifyError        a channel could not be built or refused a message
 """
@@ -49,6 +50,15 @@ class RuleError(ConfigError):
 
 class ParseError(MonitorError):
     """Raised by ``monitor.parse`` when a document holds no usable article."""
+
+
+class NoArticleText(ParseError):
+    """Raised by ``monitor.parse`` for a page it can read that has no article text.
+
+    Every extractor came back empty, or with only the title or a menu: a cookie wall, a
+    paywall, a page built by scripts. The crawl records it as ``empty-body``, apart from
+    documents that are not HTML at all.
+    """
 
 
 class StorageError(MonitorError):

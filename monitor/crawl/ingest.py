@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from monitor.article import Article
 from monitor.config.model import Config, Source, load_config
-from monitor.errors import MonitorError, ParseError, quoted
+from monitor.errors import MonitorError, NoArticleText, ParseError, quoted
 from monitor.matching.text import words
 from monitor.store.database import Database, NewMatch, UnstorableArticle, save_article, save_matches, storable
 from monitor.store.runs import Failure, record_failures
@@ -52,6 +52,7 @@ from monitor.watch.rules import RuleMatch, RuleSet
 from monitor.watch.state import running_rules
 
 log = logging.getLogger(__name__)
+EMPTY_HINT = "nothing to store or match (a cookie wall, a paywall, a page built by scripts?)"
 BATCH = 16
 QUEUE = 200  # pages and articles waiting for a worker (raw pages: see ``IngestPool.behind``)
 PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
@@ -164,6 +165,9 @@ class Ingester:
                     source=self.source.name,
                     selectors=self.source.selectors,
                 )
+            except NoArticleText as exc:
+                failures.append(Failure(page.url, "empty-body", f"{exc}: {EMPTY_HINT}"))
+                continue
             except ParseError as exc:
                 failures.append(Failure(page.url, "unparsable", str(exc)))
                 continue
@@ -177,8 +181,7 @@ class Ingester:
                     Failure(
                         page.url,
                         "empty-body",
-                        f"the article body has {count} word(s), fewer than {MIN_BODY_WORDS}: "
-                        "nothing to store or match (a cookie wall, a paywall, a page built by scripts?)",
+                        f"the article body has {count} word(s), fewer than {MIN_BODY_WORDS}: {EMPTY_HINT}",
                     )
                 )
                 continue

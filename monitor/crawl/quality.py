@@ -32,7 +32,7 @@ BASELINE = 100  # the pages before them: the source's usual quality
 MIN_PAGES = 10  # fewer pages than this in either window: nothing is judged
 DROP_SHARE = 0.5
 # The reasons a page is recorded with when it gave no article at all (monitor.crawl.ingest).
-NO_ARTICLE_REASONS = ("empty-body", "unparsable", "parse-error", "no-article")
+NO_ARTICLE_REASONS = ("empty-body", "unparsable", "parse-error")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.article import Article, clean_text
-from monitor.errors import ParseError
+from monitor.errors import NoArticleText, ParseError
 from monitor.parse.authors import choose_authors, clean_authors, page_bylines, ranked_bylines
 from monitor.parse.body import extract_body, tidy
 from monitor.parse.dates import first_date, page_dates, parse_date, text_date, url_date
@@ -91,10 +91,10 @@ def parse_html(
     # What the Article keeps: a page whose text is only control characters holds none.
     title, body = clean_text(title).strip(), clean_text(extraction.text).strip()
     if not title and not body:
-        raise ParseError("no title and no text found in the page")
+        raise NoArticleText("no title and no text found in the page")
     if not body:
         # Never an article without text: the caller records the failure and its reason.
-        raise ParseError(f"no article text found ({extraction.problem or 'empty page'})")
+        raise NoArticleText(f"no article text found ({extraction.problem or 'empty page'})")
     extra: dict[str, str] = {"extraction": extraction.method}
     if extraction.problem:
         extra["extraction_problem"] = extraction.problem

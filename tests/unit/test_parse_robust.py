@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from monitor.errors import ParseError
+from monitor.errors import NoArticleText, ParseError
 from monitor.parse import parse_html
 
 SENTENCE = "Renault und Daimler arbeiten künftig bei Kleinwagen zusammen, sagte ein Sprecher in Brüssel. "
@@ -149,5 +149,12 @@ def test_deep_json_ld_does_not_recurse_forever():
 
 
 def test_a_page_of_control_characters_is_a_parse_failure_not_an_empty_article() -> None:
-    with pytest.raises(ParseError, match="no title and no text"):
+    with pytest.raises(NoArticleText, match="no title and no text"):
         parse_html(b"<html><body>\x08</body></html>", "https://example.com/news/1")
+
+
+def test_a_page_with_only_its_headline_has_no_article_text() -> None:
+    """Told apart from a document that is not HTML: the crawl records it as empty-body."""
+    page = b"<html><head><title>Empty</title></head><body><h1>Empty</h1></body></html>"
+    with pytest.raises(NoArticleText, match="no article text found"):
+        parse_html(page, "https://example.com/news/1")
