@@ -14,7 +14,8 @@ import click
 from monitor.config.model import Config
 from monitor.config.values import DURATION_EXAMPLES, format_duration, parse_duration
 from monitor.crawl.ingest import channels_for
-from monitor.crawl.runner import CrawlResult, crawl_sources
+from monitor.crawl.outcome import CrawlResult
+from monitor.crawl.runner import crawl_sources
 from monitor.errors import MonitorError, quoted
 from monitor.notify import Dispatcher, DispatchReport
 from monitor.store.database import Database

@@ -11,6 +11,7 @@ import click
 
 from monitor.config.model import DEFAULT_USER_AGENT
 from monitor.crawl.discover import DiscoverError, GuardedFetcher, discover, to_yaml
+from monitor.crawl.quality import FIELDS
 from monitor.ops.status import SourceStatus, source_statuses
 from monitor.store.database import Database
 
@@ -122,7 +123,7 @@ def _missing(row: SourceStatus) -> str:
     """``  0%/100%/ 12%``: the shares without a body, a date, an author; ``-`` with no pages yet."""
     if not row.pages_judged:
         return "   -"
-    return "/".join(f"{row.missing[name]:>4.0%}" for name in ("body", "date", "author"))
+    return "/".join(f"{row.missing[name]:>4.0%}" for name in FIELDS)
 
 
 def _when(value: datetime | None) -> str:

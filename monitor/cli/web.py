@@ -65,10 +65,8 @@ def web(state: Any, listen: str | None, password_hash: str | None) -> None:
     except ValueError as exc:
         raise ConfigError(f"--listen {exc}") from None
     password_hash = password_hash or config.web.password_hash
-    secret = (config.web.session_secret or "").encode("utf-8")
-    settings = WebSettings(host=host, port=port, password_hash=password_hash or None)
-    if secret:
-        settings = WebSettings(host=host, port=port, password_hash=password_hash or None, secret=secret)
+    keep = {"secret": config.web.session_secret.encode("utf-8")} if config.web.session_secret else {}
+    settings = WebSettings(host=host, port=port, password_hash=password_hash or None, **keep)
     with Database.open(config.database_url) as database:
         app = create_app(config, database, settings)
         who = "open to this machine only" if settings.open else "login or token required"

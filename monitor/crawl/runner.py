@@ -41,7 +41,6 @@ from monitor.store.locks import crawl_lock
 from monitor.store.models import CrawlRun
 from monitor.store.runs import health_of, start_run
 
-__all__ = ["INTERRUPTED", "CrawlResult", "crawl_if_due", "crawl_source", "crawl_sources"]
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds past the child's own time limit before the parent kills it
 ORPHAN_AGE = timedelta(minutes=1)  # a running row older than this with a free crawl lock is orphaned

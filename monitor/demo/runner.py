@@ -17,7 +17,8 @@ from pathlib import Path
 
 from monitor.config.model import Config, load_config
 from monitor.config.yamlfile import Node, expand_env
-from monitor.crawl.runner import CrawlResult, crawl_sources
+from monitor.crawl.outcome import CrawlResult
+from monitor.crawl.runner import crawl_sources
 from monitor.demo.server import SiteServer, site_root
 from monitor.demo.smtpsink import SmtpSink
 from monitor.notify import Dispatcher, DispatchReport

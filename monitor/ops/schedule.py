@@ -49,9 +49,8 @@ from monitor.config.values import cron_trigger
 from monitor.crawl import scrapyd
 from monitor.crawl.engine import CrawlEngine
 from monitor.crawl.health import is_due
+from monitor.crawl.outcome import INTERRUPTED, CrawlResult
 from monitor.crawl.runner import (
-    INTERRUPTED,
-    CrawlResult,
     allow_children,
     crawl_if_due,
     stop_children,

@@ -50,16 +50,27 @@ class WebSettings:
 
 
 class RuleBook:
-    """The loaded rules, read again when the contents of a rules file change."""
+    """The loaded rules, read again when the contents of a rules file change.
+
+    The files are hashed at most every ``CHECK_EVERY`` seconds, as the crawl engine does,
+    not on every request of a page that shows rules.
+    """
+
+    CHECK_EVERY = 2.0
 
     def __init__(self, config: Config, database: Database) -> None:
         self._config = config
         self._database = database
         self._key: str | None = None
+        self._checked = float("-inf")
         self._rules = RuleSet()
 
     def current(self) -> RuleSet:
-        """The rules as the files are now."""
+        """The rules as the files were at most ``CHECK_EVERY`` seconds ago."""
+        now = time.monotonic()
+        if now - self._checked < self.CHECK_EVERY:
+            return self._rules
+        self._checked = now
         key = fingerprint(list(self._config.rule_paths))
         if key != self._key:
             self._rules, _errors = running_rules(self._database, self._config.rule_paths)

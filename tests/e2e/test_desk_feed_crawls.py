@@ -8,7 +8,6 @@ the same id, now naming the copy, so a reader never shows the story twice.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
+from monitorproc import monitor_env
 
 from monitor.demo.server import SiteServer, site_root
 
@@ -48,17 +48,13 @@ channels:
     return config
 
 
-def environment() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("MONITOR_")}
-
-
 def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=240,
-        env=environment(),
+        env=monitor_env(),
         check=False,
     )
 
@@ -88,7 +84,7 @@ def serve_desk(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
         f"127.0.0.1:{port}",
     ]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment(), stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=monitor_env(), stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:

@@ -150,6 +150,7 @@ def test_backfill_since_takes_weeks_months_and_years(tmp_path: Path, since: str,
             "nor a date like 2026-11-01",
         ),
     ],
+    ids=["days-overflow", "101-years", "5000-digits", "zero", "unknown-unit", "words"],
 )
 def test_backfill_since_out_of_range_is_a_usage_error(tmp_path: Path, since: str, message: str) -> None:
     config = write_config(tmp_path)

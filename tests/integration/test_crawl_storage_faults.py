@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from monitor.cli import main
 from monitor.config.model import Config, load_config
-from monitor.crawl.runner import CrawlResult, crawl_source
+from monitor.crawl.outcome import CrawlResult
+from monitor.crawl.runner import crawl_source
 from monitor.store.database import Database
 from monitor.store.models import ArticleRow, CrawlFailure, MatchRow
 
