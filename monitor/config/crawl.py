@@ -64,8 +64,8 @@ class CrawlSettings:
     per_domain: int = setting(2, "requests in flight per host", parse=positive_int, kind="integer ≥ 1")
     workers: int = setting(
         0,
-        "parse/match/store worker processes per crawl (0: all in the crawl process; "
-        "worth it for big sources, as `monitor run` already runs several crawls at once)",
+        "parse/match/store worker processes (0: the crawl's own process parses); the crawl "
+        "engine's are shared by all its crawls, a `scrapy crawl` child starts its own",
         parse=count,
         kind="integer ≥ 0",
     )
@@ -77,8 +77,8 @@ class CrawlSettings:
     )
     in_process: bool = setting(
         True,
-        "`monitor run` polls every source in one long-lived Scrapy engine in its own process "
-        "(false: one `scrapy crawl` child process per crawl, as before)",
+        "`monitor run` and `monitor crawl` crawl every source in one long-lived Scrapy engine in "
+        "their own process (false: one `scrapy crawl` child process per crawl, as before)",
         parse=boolean,
         kind="boolean",
     )

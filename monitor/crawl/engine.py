@@ -21,9 +21,9 @@ would save that part at the cost of re-implementing those guarantees per request
 What the crawls share is what made a child expensive: the ``Config`` (loaded once), the
 ``Database`` (its connection pool stays open), robots.txt per host with its expiry
 (``RobotsCache``: a poll that finds nothing new costs one conditional GET) and the compiled
-rules, which live in the engine's ingest worker (``SharedIngest``): pages are parsed,
-matched and stored in that thread, off the reactor, and a poll that fetches no article never
-loads the rules at all.
+rules, which live in the engine's ingest (``monitor.crawl.sharedingest``: a thread, or
+``crawl.workers`` worker processes): pages are parsed, matched and stored there, off the
+reactor, and a poll that fetches no article never loads the rules at all.
 
 Per source: at most one poll of a source runs at a time (a second is ``skipped``); each poll
 has its time limit (Scrapy's ``CLOSESPIDER_TIMEOUT`` at ``crawl.timeout``, then the engine
@@ -61,22 +61,19 @@ from twisted.python.failure import Failure
 from monitor.config.model import Config, Source
 from monitor.crawl import settings as crawl_defaults
 from monitor.crawl.context import CrawlContext
-from monitor.crawl.ingest import Counts, Ingester, Page, load_ruleset
 from monitor.crawl.outcome import INTERRUPTED, CrawlResult, settle_run
 from monitor.crawl.politeness import RobotsCache
 from monitor.crawl.safety import GuardedResolver
 from monitor.crawl.settings import crawl_settings
+from monitor.crawl.sharedingest import SharedIngest
 from monitor.store.database import Database
 from monitor.store.models import CrawlRun
 from monitor.store.runs import start_run
-from monitor.watch.cache import fingerprint
-from monitor.watch.rules import RuleSet
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds past a crawl's own time limit before the engine closes it
 ABANDON = 10.0  # seconds a crawler closed at its hard limit may take before it is given up
 MAX_CRAWLS = 32  # polls running at once; the others queue
-RULES_CHECK = 5.0  # seconds between looks at the rule files for changes
 # What a crawl in a shared process must not do: measure the process's memory as its own or
 # log its stats every minute.
 ENGINE_SETTINGS: dict[str, object] = {
@@ -141,42 +138,6 @@ def _install_resolver(settings: Settings, allow_private: bool) -> None:
         _resolver.install_on_reactor()
         reactor.getThreadPool().adjustPoolsize(maxthreads=settings.getint("REACTOR_THREADPOOL_MAXSIZE"))
     _resolver.allow_private = _resolver.allow_private or allow_private
-
-
-class SharedIngest:
-    """The engine's ingest worker: one thread parsing, matching and storing every crawl's pages.
-
-    The rules are compiled once (``load_ruleset``, through the rule cache) and read again
-    when the rule files change, checked at most every ``RULES_CHECK`` seconds.
-    """
-
-    def __init__(self, config: Config, database: Database) -> None:
-        self.config = config
-        self.database = database
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-ingest")
-        self.rules: RuleSet | None = None
-        self.key = ""
-        self.checked = 0.0
-
-    def submit(self, source: Source, run_id: int, pages: list[Page]) -> Future[Counts]:
-        """Ingest ``pages`` of ``source`` for run ``run_id`` in the worker thread."""
-        return self.pool.submit(self._ingest, source, run_id, pages)
-
-    def _ingest(self, source: Source, run_id: int, pages: list[Page]) -> Counts:
-        return Ingester(self.config, source, self._rules(), self.database, run_id).ingest(pages)
-
-    def _rules(self) -> RuleSet:
-        now = time.monotonic()
-        if self.rules is None or now - self.checked >= RULES_CHECK:
-            self.checked = now
-            key = fingerprint(list(self.config.rule_paths))
-            if self.rules is None or key != self.key:
-                self.rules, self.key = load_ruleset(self.config, self.database), key
-        return self.rules
-
-    def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
-        self.pool.shutdown(wait=True)
 
 
 @dataclass(eq=False, slots=True)

@@ -1,4 +1,5 @@
-"""No orphans: a crawl child ends with the `monitor crawl` that started it, and a run row left
+"""No orphans: a crawl child ends with the `monitor crawl --processes` that started it, an
+in-process `monitor crawl` stopped by SIGTERM records its run as interrupted, and a run row left
 `running` by a crawl killed with its whole process tree is closed by the next crawl.
 """
 
@@ -73,8 +74,9 @@ def test_killing_monitor_crawl_stops_its_crawl_child(tmp_path: Path) -> None:
         site.feed_paths = ["/news/ok-1.html"] + [f"/news/slow.html?n={n}" for n in range(80)]
         config = _config(tmp_path, site, page_timeout="30s")
         url = load_config(config, environ={}).database_url
+        command = ["crawl", "--processes", "--no-dispatch", "faults"]
         parent = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "crawl", "--no-dispatch", "faults"],
+            [sys.executable, "-m", "monitor", "--config", str(config), *command],
             stdout=subprocess.DEVNULL,  # nobody reads it: a full pipe must not stall the crawl
             stderr=subprocess.DEVNULL,
             env=monitor_env(),
@@ -92,6 +94,34 @@ def test_killing_monitor_crawl_stops_its_crawl_child(tmp_path: Path) -> None:
         assert _crawl_children(config) == [], "the crawl child outlived its parent"
         (run,) = _runs(url)
         assert run.status == "interrupted", (run.status, run.error)
+        assert run.articles_stored >= 1  # what it had stored stays stored
+        assert site.count("/news/slow.html") < 40  # it stopped, rather than finishing the crawl
+
+
+@pytest.mark.timeout(180)
+def test_sigterm_stops_an_in_process_crawl_and_records_it_interrupted(tmp_path: Path) -> None:
+    with FaultServer() as site:
+        site.feed_paths = ["/news/ok-1.html"] + [f"/news/slow.html?n={n}" for n in range(80)]
+        config = _config(tmp_path, site, page_timeout="30s")
+        url = load_config(config, environ={}).database_url
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "crawl", "--no-dispatch", "faults"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=monitor_env(),
+        )
+        deadline = time.monotonic() + 90
+        while site.count("/news/slow.html") < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert site.count("/news/slow.html") >= 3, "the crawl never got going"
+        assert _crawl_children(config) == [], "the default crawl started a child process"
+        crawl.send_signal(signal.SIGTERM)
+        _, stderr = crawl.communicate(timeout=60)
+        assert crawl.returncode == 130, stderr.decode(errors="replace")
+        assert b"recorded as interrupted" in stderr
+        (run,) = _runs(url)
+        assert run.status == "interrupted", (run.status, run.error)
+        assert run.finished_at is not None
         assert run.articles_stored >= 1  # what it had stored stays stored
         assert site.count("/news/slow.html") < 40  # it stopped, rather than finishing the crawl
 
