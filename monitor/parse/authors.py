@@ -225,6 +225,9 @@ def page_bylines(tree: lxml_html.HtmlElement) -> list[str]:
 #: with ``contains`` the XPaths cost more than this one walk with attribute reads.
 _CANDIDATE_CLASSES = ("uthor", "yline", "writer", "screenname", "channel-name", "-by", "journalist-name",
                       "zuozhe", "bianji", "xiaobian", "byl", "BBL", "username")  # fmt: skip
+#: Any of ``_CANDIDATE_CLASSES`` in a class attribute: one search in C instead of a Python
+#: test per word, on the class of every element of the page.
+_CANDIDATE_CLASS = re.compile("|".join(map(re.escape, _CANDIDATE_CLASSES)))
 _RANK_0_TAGS = frozenset({"a", "address", "div", "link", "p", "span", "strong"})
 _RANK_1_TAGS = frozenset({"a", "div", "h3", "h4", "p", "span"})
 _RANK_0_CLASSES = ("author-name", "authorname", "AuthorName", "authorName")
@@ -249,7 +252,7 @@ def ranked_bylines(tree: lxml_html.HtmlElement) -> list[str]:
         get = element.get
         classes, ident = get("class"), get("id")
         if not (
-            (classes is not None and any(word in classes for word in _CANDIDATE_CLASSES))
+            (classes is not None and _CANDIDATE_CLASS.search(classes) is not None)
             or (ident is not None and ("uthor" in ident or "zuozhe" in ident or "bianji" in ident))
             or get("itemprop") is not None
             or get("rel") == "author"
