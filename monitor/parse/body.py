@@ -45,7 +45,7 @@ from monitor.parse.authors import is_byline
 from monitor.parse.boilerplate import drop_contact_tail, drop_teasers, is_furniture
 from monitor.parse.fallback import choose
 from monitor.parse.lead import find_lead, with_lead
-from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
+from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, key, overlap
 from monitor.parse.split import continuation
 
 with warnings.catch_warnings():
@@ -69,7 +69,6 @@ _EXTRACTOR = Extractor(
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 #: Spaces that ``tidy`` turns into plain ones (runs of them become one).
 _SPACES = ("\t", "\u00a0", "\u2009", "\u202f")
-_NON_WORD = re.compile(r"\W+")
 _INVISIBLE = re.compile(
     r"<(script|style|noscript|template|svg|head)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )
@@ -381,17 +380,17 @@ def clean_lines(
     that is the whole text of a link of a few words.
     """
     kept = [line.strip() for line in lines if line.strip()]
-    heads = {_key(t) for t in titles if _key(t)}
+    heads = {key(t) for t in titles if key(t)}
     names = list(authors)
     # Short lines above the repeated headline are navigation (breadcrumbs, a section
     # label, the current page's crumb, which is no link).
-    top = next((i for i, line in enumerate(kept[:_TOP_LINES]) if _key(line) in heads), 0)
+    top = next((i for i, line in enumerate(kept[:_TOP_LINES]) if key(line) in heads), 0)
     if 0 < top < len(kept) - 1 and all(_is_label(line) for line in kept[:top]):
         kept = kept[top:]
     dropped = 0
     while len(kept) >= 2 and dropped < _TOP_LINES:
         first = kept[0]
-        if not (_key(first) in heads or is_byline(first, names) or _is_top_link(first, link_texts)):
+        if not (key(first) in heads or is_byline(first, names) or _is_top_link(first, link_texts)):
             break
         kept.pop(0)
         dropped += 1
@@ -404,11 +403,7 @@ def _is_label(line: str) -> bool:
 
 def _is_top_link(line: str, link_texts: frozenset[str]) -> bool:
     line = line.removeprefix("- ")
-    return len(line.split()) <= _BREADCRUMB_WORDS and _key(line) in link_texts
-
-
-def _key(text: str) -> str:
-    return _NON_WORD.sub("", text).casefold()
+    return len(line.split()) <= _BREADCRUMB_WORDS and key(line) in link_texts
 
 
 def markup_text(source: str) -> str:

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from lxml import etree
 from lxml import html as lxml_html
 
-_NON_WORD = re.compile(r"\W+")
+from monitor.parse.quality import key
+
 _SPACE = re.compile(r"\s+")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _PROBE = 30
@@ -30,10 +31,6 @@ _SKIP = frozenset({"head", "title", "meta", "script", "style", "a", "button", "o
 _TEXT_HIT = etree.XPath("//body//text()[contains(., $probe)]")
 
 
-def _key(text: str) -> str:
-    return _NON_WORD.sub("", text).casefold()
-
-
 def find_lead(tree: lxml_html.HtmlElement, descriptions: Iterable[str]) -> str | None:
     """The visible standfirst of ``tree``: the text of an element that shows a description."""
     for description in list(dict.fromkeys(d.strip() for d in descriptions if d and d.strip()))[:3]:
@@ -41,7 +38,7 @@ def find_lead(tree: lxml_html.HtmlElement, descriptions: Iterable[str]) -> str |
         if not _MIN_LEAD <= len(description) <= _MAX_LEAD:
             continue
         cut = _ELLIPSIS.search(description) is not None
-        wanted = _key(_ELLIPSIS.sub("", description))
+        wanted = key(_ELLIPSIS.sub("", description))
         probe = description[:_PROBE]
         if "'" in probe and '"' in probe:
             continue
@@ -51,7 +48,7 @@ def find_lead(tree: lxml_html.HtmlElement, descriptions: Iterable[str]) -> str |
                 if element is None or element.tag in _SKIP or not isinstance(element.tag, str):
                     break
                 text = _SPACE.sub(" ", element.text_content()).strip()
-                found = _key(text)
+                found = key(text)
                 if found == wanted or (cut and found.startswith(wanted) and len(text) < 3 * len(description)):
                     return text
                 if len(found) > len(wanted) * 3:
@@ -64,7 +61,7 @@ def with_lead(body: str, lead: str | None) -> str:
     """``body`` with ``lead`` as its first paragraph, unless it holds the lead already."""
     if not lead or not body:
         return body
-    probe = _key(lead)[:80]
-    if probe and probe in _key(body):
+    probe = key(lead)[:80]
+    if probe and probe in key(body):
         return body
     return f"{lead}\n\n{body}"
