@@ -194,25 +194,30 @@ def _hidden_candidates(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElemen
     or a tooltip-like class, in document order.
 
     One walk with attribute reads beats the equivalent XPath, whose ``contains`` calls
-    copy the class of nearly every element several times.
+    copy the class of nearly every element several times. Each ``get`` costs about four
+    times a ``keys()`` call, so the names an element has are read first and only the
+    values of those present are fetched.
     """
     found = []
     for element in tree.iter(etree.Element):
-        get = element.get
-        if get("hidden") is not None or get("aria-hidden") == "true":
+        names = element.keys()
+        if not names:
+            continue
+        if "hidden" in names or ("aria-hidden" in names and element.get("aria-hidden") == "true"):
             found.append(element)
             continue
-        style = get("style")
-        if style is not None and ("none" in style or "hidden" in style):
-            found.append(element)
-            continue
-        classes = get("class")
-        if (
-            classes is not None
-            and ("over" in classes or "tool" in classes)  # implied by each word, and cheap
-            and any(w in classes for w in _HOVER_WORDS)
-        ):
-            found.append(element)
+        if "style" in names:
+            style = element.get("style")
+            if "none" in style or "hidden" in style:
+                found.append(element)
+                continue
+        if "class" in names:
+            classes = element.get("class")
+            if (
+                ("over" in classes or "tool" in classes)  # implied by each word, and cheap
+                and any(w in classes for w in _HOVER_WORDS)
+            ):
+                found.append(element)
     return found
 
 
