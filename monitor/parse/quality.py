@@ -84,8 +84,8 @@ class PageSignals:
     The link texts are read at once: every body is checked against them. The main block
     is the dearest signal and only tells whether a body is "short", which no body holding
     a fair share of the page's text can be; so it is read on first use, and ``text_bound``
-    (the page's characters other than whitespace, never fewer than the block's word
-    characters) lets ``assess`` pass such a body without it. The tree must not change
+    (``_word_bytes`` of the page's text, never less than the block's word characters)
+    lets ``assess`` pass such a body without it. The tree must not change
     while the signals are in use.
     """
 
@@ -104,9 +104,7 @@ class PageSignals:
     def of(cls, tree: lxml_html.HtmlElement, article_body: str | None = None) -> PageSignals:
         """Read the signals from ``tree`` (already pruned of hidden and unread elements)."""
         links = frozenset(k for k in keys_of([_link_text(a) for a in tree.iter("a")]) if len(k) > 1)
-        # ``string()`` in C; whitespace is never a word character, so dropping it keeps a bound.
-        bound = len("".join(tree.text_content().split()))
-        return cls(tree, links, bound, size(article_body or ""))
+        return cls(tree, links, _word_bytes(tree.text_content()), size(article_body or ""))
 
     @property
     def block(self) -> Block:
@@ -126,6 +124,12 @@ class PageSignals:
     @property
     def block_size(self) -> int:
         return self.block.size
+
+
+def _word_bytes(text: str) -> int:
+    """An upper bound of ``size(text)``, ten times cheaper: the UTF-8 bytes of its word
+    characters and of its non-ASCII characters (each counts its two to four bytes)."""
+    return len(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_NON_WORD))
 
 
 def _link_text(link: lxml_html.HtmlElement) -> str:

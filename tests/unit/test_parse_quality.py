@@ -13,7 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.parse.page import build_tree
-from monitor.parse.quality import PageSignals, assess, key, main_block, size, word_chars, words_of
+from monitor.parse.quality import (
+    PageSignals,
+    _word_bytes,
+    assess,
+    key,
+    main_block,
+    size,
+    word_chars,
+    words_of,
+)
 
 _NON_WORD = re.compile(r"\W+")
 SENTENCE = "The council approved the new budget for the harbour district after a long debate. "
@@ -29,6 +38,7 @@ def test_word_chars_is_the_regex(text: str) -> None:
     assert word_chars(text) == _NON_WORD.sub("", text)
     assert key(text) == _NON_WORD.sub("", text).casefold()
     assert size(text) == len(_NON_WORD.sub("", text))
+    assert _word_bytes(text) >= size(text)  # the page's text bound
 
 
 @given(st.lists(st.text(alphabet=ALPHABET) | st.text(), max_size=8))
