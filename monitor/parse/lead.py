@@ -33,6 +33,7 @@ _TEXT_HIT = etree.XPath("//body//text()[contains(., $probe)]")
 
 def find_lead(tree: lxml_html.HtmlElement, descriptions: Iterable[str]) -> str | None:
     """The visible standfirst of ``tree``: the text of an element that shows a description."""
+    shown: str | None = None
     for description in list(dict.fromkeys(d.strip() for d in descriptions if d and d.strip()))[:3]:
         description = _SPACE.sub(" ", description)
         if not _MIN_LEAD <= len(description) <= _MAX_LEAD:
@@ -42,6 +43,10 @@ def find_lead(tree: lxml_html.HtmlElement, descriptions: Iterable[str]) -> str |
         probe = description[:_PROBE]
         if "'" in probe and '"' in probe:
             continue
+        if shown is None:
+            shown = _body_text(tree)
+        if probe not in shown:
+            continue  # in no text node either: the XPath would search them all for nothing
         for hit in _TEXT_HIT(tree, probe=probe)[:5]:
             element = hit.getparent()
             for _ in range(_CLIMB):
@@ -55,6 +60,11 @@ def find_lead(tree: lxml_html.HtmlElement, descriptions: Iterable[str]) -> str |
                     break
                 element = element.getparent()
     return None
+
+
+def _body_text(tree: lxml_html.HtmlElement) -> str:
+    """The text of the page's ``<body>``: one string to search before the XPath searches its text nodes."""
+    return "".join(body.text_content() for body in tree.iter("body"))
 
 
 def with_lead(body: str, lead: str | None) -> str:
