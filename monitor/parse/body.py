@@ -350,9 +350,16 @@ def _keep_page_wrappers(tree: lxml_html.HtmlElement) -> None:
     ]
     if not wrappers:
         return
-    total = _paragraph_text(tree)
-    for element in wrappers:
-        if total and _paragraph_text(element) > _WRAPPER_SHARE * total:
+    held = [(element, _paragraph_text(element)) for element in wrappers]
+    most = max(text for _, text in held)
+    # The page's paragraph text, counted only until no wrapper can hold most of it.
+    total = 0
+    for paragraph in tree.iter("p"):
+        total += len(paragraph.text_content())
+        if _WRAPPER_SHARE * total >= most:
+            return
+    for element, text in held:
+        if total and text > _WRAPPER_SHARE * total:
             element.tag = "div"
 
 
