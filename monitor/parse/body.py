@@ -45,7 +45,7 @@ from monitor.parse.authors import is_byline
 from monitor.parse.boilerplate import drop_contact_tail, drop_teasers, is_furniture
 from monitor.parse.fallback import choose
 from monitor.parse.lead import find_lead, with_lead
-from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, overlap
+from monitor.parse.quality import OVERLAP, Extraction, PageSignals, assess, is_hard, key, overlap
 from monitor.parse.split import continuation
 
 with warnings.catch_warnings():
@@ -69,7 +69,6 @@ _EXTRACTOR = Extractor(
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 #: Spaces that ``tidy`` turns into plain ones (runs of them become one).
 _SPACES = ("\t", "\u00a0", "\u2009", "\u202f")
-_NON_WORD = re.compile(r"\W+")
 _INVISIBLE = re.compile(
     r"<(script|style|noscript|template|svg|head)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )
@@ -195,25 +194,30 @@ def _hidden_candidates(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElemen
     or a tooltip-like class, in document order.
 
     One walk with attribute reads beats the equivalent XPath, whose ``contains`` calls
-    copy the class of nearly every element several times.
+    copy the class of nearly every element several times. Each ``get`` costs about four
+    times a ``keys()`` call, so the names an element has are read first and only the
+    values of those present are fetched.
     """
     found = []
     for element in tree.iter(etree.Element):
-        get = element.get
-        if get("hidden") is not None or get("aria-hidden") == "true":
+        names = element.keys()
+        if not names:
+            continue
+        if "hidden" in names or ("aria-hidden" in names and element.get("aria-hidden") == "true"):
             found.append(element)
             continue
-        style = get("style")
-        if style is not None and ("none" in style or "hidden" in style):
-            found.append(element)
-            continue
-        classes = get("class")
-        if (
-            classes is not None
-            and ("over" in classes or "tool" in classes)  # implied by each word, and cheap
-            and any(w in classes for w in _HOVER_WORDS)
-        ):
-            found.append(element)
+        if "style" in names:
+            style = element.get("style")
+            if "none" in style or "hidden" in style:
+                found.append(element)
+                continue
+        if "class" in names:
+            classes = element.get("class")
+            if (
+                ("over" in classes or "tool" in classes)  # implied by each word, and cheap
+                and any(w in classes for w in _HOVER_WORDS)
+            ):
+                found.append(element)
     return found
 
 
@@ -346,9 +350,16 @@ def _keep_page_wrappers(tree: lxml_html.HtmlElement) -> None:
     ]
     if not wrappers:
         return
-    total = _paragraph_text(tree)
-    for element in wrappers:
-        if total and _paragraph_text(element) > _WRAPPER_SHARE * total:
+    held = [(element, _paragraph_text(element)) for element in wrappers]
+    most = max(text for _, text in held)
+    # The page's paragraph text, counted only until no wrapper can hold most of it.
+    total = 0
+    for paragraph in tree.iter("p"):
+        total += len(paragraph.text_content())
+        if _WRAPPER_SHARE * total >= most:
+            return
+    for element, text in held:
+        if total and text > _WRAPPER_SHARE * total:
             element.tag = "div"
 
 
@@ -381,17 +392,17 @@ def clean_lines(
     that is the whole text of a link of a few words.
     """
     kept = [line.strip() for line in lines if line.strip()]
-    heads = {_key(t) for t in titles if _key(t)}
+    heads = {key(t) for t in titles if key(t)}
     names = list(authors)
     # Short lines above the repeated headline are navigation (breadcrumbs, a section
     # label, the current page's crumb, which is no link).
-    top = next((i for i, line in enumerate(kept[:_TOP_LINES]) if _key(line) in heads), 0)
+    top = next((i for i, line in enumerate(kept[:_TOP_LINES]) if key(line) in heads), 0)
     if 0 < top < len(kept) - 1 and all(_is_label(line) for line in kept[:top]):
         kept = kept[top:]
     dropped = 0
     while len(kept) >= 2 and dropped < _TOP_LINES:
         first = kept[0]
-        if not (_key(first) in heads or is_byline(first, names) or _is_top_link(first, link_texts)):
+        if not (key(first) in heads or is_byline(first, names) or _is_top_link(first, link_texts)):
             break
         kept.pop(0)
         dropped += 1
@@ -404,11 +415,7 @@ def _is_label(line: str) -> bool:
 
 def _is_top_link(line: str, link_texts: frozenset[str]) -> bool:
     line = line.removeprefix("- ")
-    return len(line.split()) <= _BREADCRUMB_WORDS and _key(line) in link_texts
-
-
-def _key(text: str) -> str:
-    return _NON_WORD.sub("", text).casefold()
+    return len(line.split()) <= _BREADCRUMB_WORDS and key(line) in link_texts
 
 
 def markup_text(source: str) -> str:

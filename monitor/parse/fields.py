@@ -36,7 +36,12 @@ def squash(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Iterable[str]) -> str:
+def choose_title(
+    hinted: list[str],
+    tree: lxml_html.HtmlElement,
+    site_names: Iterable[str],
+    headings: list[str] | None = None,
+) -> str:
     """The headline, chosen by agreement between the visible ``<h1>`` and the declared titles.
 
     Declared titles are the JSON-LD headline, og:title, twitter:title and the other meta
@@ -49,9 +54,10 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     og:title written for social networks) loses to a similar ``<h1>``, unless more of
     the page's titles say it than say the ``<h1>`` (``_outvoted``): publishers edit the
     headline after the page template printed it, and the declared titles follow the edit.
-    Without any ``<h1>`` the first declared title wins.
+    Without any ``<h1>`` the first declared title wins. ``headings`` are
+    ``page_headings(tree)`` when the caller has them already.
     """
-    head = tree.find(".//title")
+    head = _first_title(tree)
     declared = [squash(html_lib.unescape(t)) for t in hinted]
     if head is not None:
         declared.append(squash(head.text_content()))
@@ -69,7 +75,9 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
     # the ``<title>`` alone, which often carries a kicker the page shows apart.
     metadata_first = bool(kept) and kept[0][0] < len(hinted)
     candidates = [stripped for _, stripped in pairs]
-    headings = [h for h in page_headings(tree) if not is_site(h, site_keys)]
+    if headings is None:
+        headings = page_headings(tree)
+    headings = [h for h in headings if not is_site(h, site_keys)]
     for heading in headings:
         same = _agreeing(heading, pairs)
         if same:
@@ -86,6 +94,20 @@ def choose_title(hinted: list[str], tree: lxml_html.HtmlElement, site_names: Ite
         if element is not None and squash(element.text_content()):
             return squash(element.text_content())[:400]
     return ""
+
+
+def _first_title(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The page's first ``<title>`` (``tree.find(".//title")``), found without walking the body.
+
+    lxml looks for the next match before it returns one, so ``find`` walks the whole page
+    even when the title is its tenth element; searched child by child, the walk ends with
+    the ``<head>`` that holds it.
+    """
+    for child in tree:
+        found = child if child.tag == "title" else child.find(".//title")
+        if found is not None:
+            return found
+    return None
 
 
 def page_headings(tree: lxml_html.HtmlElement, limit: int = 8) -> list[str]:

@@ -71,7 +71,8 @@ def parse_html(
     canonical = _canonical(canonical_src, page_url)
     site_names = [*hints.site_names, _host(page_url)]
 
-    title = found.get("title") or choose_title(hints.titles, tree, site_names)
+    headings = page_headings(tree)
+    title = found.get("title") or choose_title(hints.titles, tree, site_names, headings)
     authors = _authors(tree, hints, found, site_names)
     published_at = _published(tree, hints, found, page_url)
     # Last: the body extraction prunes the tree in place.
@@ -82,7 +83,7 @@ def parse_html(
             tree,
             page_url or None,
             # The visible headline too: the chosen title may be a declared wording of it.
-            titles=[title, *hints.titles, *page_headings(tree, 1)],
+            titles=[title, *hints.titles, *headings[:1]],
             descriptions=hints.descriptions,
             authors=authors,
             markup=text,

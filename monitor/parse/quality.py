@@ -25,7 +25,10 @@ from lxml import html as lxml_html
 
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"\W+")
-_NON_WORD_BUT_NUL = re.compile(r"[^\w\x00]+")  # keys_of joins texts with NUL
+_NON_WORD_BUT_NUL = re.compile(r"[^\w\x00]+")  # words_of joins texts with NUL
+#: The ASCII characters that are not word characters (``\W``), as bytes: NUL first.
+_ASCII_NON_WORD = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
+_ASCII_NON_WORD_BUT_NUL = _ASCII_NON_WORD[1:]
 #: Paragraphs, whose text ``main_block`` credits to their ancestors (menus are lists, not these).
 _SCORED_TAGS = ("p", "pre", "blockquote")
 #: What ``block_text`` reads of the chosen block.
@@ -62,39 +65,119 @@ class Extraction:
 
 
 @dataclass(frozen=True, slots=True)
-class PageSignals:
-    """What a body is measured against: link texts and the main text block of the page."""
+class Block:
+    """The page's main text block (``main_block``): its text, line keys and size."""
 
-    link_texts: frozenset[str]
-    block_text: str
-    block_keys: frozenset[str]
-    block_size: int
-    article_body_size: int
+    text: str
+    keys: frozenset[str]
+    size: int
+
+    @classmethod
+    def of(cls, tree: lxml_html.HtmlElement) -> Block:
+        text = main_block(tree)
+        return cls(text, frozenset(keys_of([line for line in text.splitlines() if line.strip()])), size(text))
+
+
+class PageSignals:
+    """What a body is measured against: link texts and the main text block of the page.
+
+    The link texts are read at once: every body is checked against them. The main block
+    is the dearest signal and only tells whether a body is "short", which no body holding
+    a fair share of the page's text can be; so it is read on first use, and ``text_bound``
+    (``_word_bytes`` of the page's text, never less than the block's word characters)
+    lets ``assess`` pass such a body without it. The tree must not change
+    while the signals are in use.
+    """
+
+    __slots__ = ("_block", "_tree", "article_body_size", "link_texts", "text_bound")
+
+    def __init__(
+        self, tree: lxml_html.HtmlElement, link_texts: frozenset[str], text_bound: int, article_body_size: int
+    ) -> None:
+        self._tree = tree
+        self._block: Block | None = None
+        self.link_texts = link_texts
+        self.text_bound = text_bound
+        self.article_body_size = article_body_size
 
     @classmethod
     def of(cls, tree: lxml_html.HtmlElement, article_body: str | None = None) -> PageSignals:
         """Read the signals from ``tree`` (already pruned of hidden and unread elements)."""
-        links = frozenset(k for k in keys_of([a.text_content() for a in tree.iter("a")]) if len(k) > 1)
-        block = main_block(tree)
-        keys = frozenset(keys_of([line for line in block.splitlines() if line.strip()]))
-        return cls(links, block, keys, size(block), size(article_body or ""))
+        links = frozenset(k for k in keys_of([_link_text(a) for a in tree.iter("a")]) if len(k) > 1)
+        return cls(tree, links, _word_bytes(tree.text_content()), size(article_body or ""))
+
+    @property
+    def block(self) -> Block:
+        """The main block, read from the tree the first time it is asked for."""
+        if self._block is None:
+            self._block = Block.of(self._tree)
+        return self._block
+
+    @property
+    def block_text(self) -> str:
+        return self.block.text
+
+    @property
+    def block_keys(self) -> frozenset[str]:
+        return self.block.keys
+
+    @property
+    def block_size(self) -> int:
+        return self.block.size
+
+
+def _word_bytes(text: str) -> int:
+    """An upper bound of ``size(text)``, ten times cheaper: the UTF-8 bytes of its word
+    characters and of its non-ASCII characters (each counts its two to four bytes)."""
+    return len(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_NON_WORD))
+
+
+def _link_text(link: lxml_html.HtmlElement) -> str:
+    """``text_content()`` of a link; most links hold one text node, read without an XPath call."""
+    return (link.text or "") if not len(link) else "".join(link.itertext())
 
 
 def key(text: str) -> str:
     """Text reduced to its word characters, case-folded: the form lines are compared in."""
-    return _NON_WORD.sub("", text).casefold()
+    return word_chars(text).casefold()
+
+
+def word_chars(text: str) -> str:
+    """``text`` without its non-word characters (``\\W``): what keys and sizes are made of."""
+    return _drop_non_word(text, _ASCII_NON_WORD, _NON_WORD)
+
+
+def _drop_non_word(text: str, ascii_table: bytes, pattern: re.Pattern[str]) -> str:
+    """``pattern.sub("", text)``, for a ``pattern`` removing the non-word characters and
+    ``ascii_table`` listing those of them that are ASCII.
+
+    The regex pays for every run it removes, a space between each two words; ``bytes.translate``
+    deletes the ASCII ones in one C loop (UTF-8 encodes other characters without ASCII
+    bytes), which leaves the regex nothing to do on an ASCII text and little on others:
+    a body's keys cost a twentieth (ASCII) to a half of the regex alone.
+    """
+    if text.isascii():
+        return text.encode("ascii").translate(None, ascii_table).decode("ascii")
+    rest = text.encode("utf-8", "surrogatepass").translate(None, ascii_table).decode("utf-8", "surrogatepass")
+    return pattern.sub("", rest)
 
 
 def keys_of(texts: list[str]) -> list[str]:
-    """``key`` of each of ``texts``, in one pass of the regex over them all.
+    """``key`` of each of ``texts``, in one pass of the regex over them all."""
+    return [words.casefold() for words in words_of(texts)]
+
+
+def words_of(texts: list[str]) -> list[str]:
+    """The word characters of each of ``texts`` (case kept), in one pass of the regex over them all.
 
     A page has hundreds of links and lines; one ``sub`` over the joined texts costs a
-    fraction of one call per text.
+    fraction of one call per text. A line's ``size`` is the length of its words and its
+    ``key`` their case fold, so one pass gives both.
     """
     if not texts:
         return []
-    found = _NON_WORD_BUT_NUL.sub("", "\x00".join(texts)).casefold().split("\x00")
-    return found if len(found) == len(texts) else [key(text) for text in texts]  # a NUL in a text
+    found = _drop_non_word("\x00".join(texts), _ASCII_NON_WORD_BUT_NUL, _NON_WORD_BUT_NUL).split("\x00")
+    return found if len(found) == len(texts) else [word_chars(text) for text in texts]  # a NUL in a text
 
 
 def size(text: str) -> int:
@@ -103,7 +186,7 @@ def size(text: str) -> int:
     Counting words would make a Japanese or Chinese article, written without spaces, a
     few dozen "words" long.
     """
-    return len(_NON_WORD.sub("", text))  # the word characters, counted in C
+    return len(word_chars(text))
 
 
 def main_block(tree: lxml_html.HtmlElement) -> str:
@@ -117,7 +200,7 @@ def main_block(tree: lxml_html.HtmlElement) -> str:
         text = element.text_content()
         if len(text) < _MIN_PARAGRAPH:
             continue
-        linked = sum(len(a.text_content()) for a in element.iter("a"))
+        linked = sum(len(_link_text(a)) for a in element.iter("a"))
         value = len(text) - linked
         if value < _MIN_PARAGRAPH:
             continue
@@ -158,27 +241,42 @@ def assess(text: str, page: PageSignals, titles: Iterable[str] = ()) -> str | No
     if not lines:
         return "empty"
     heads = {k for k in keys_of(list(titles)) if k}
-    rest = [(line, k) for line, k in zip(lines, keys_of(lines), strict=True) if k not in heads]
+    # Each line with its key and size (its word characters, case kept).
+    rest = [(line, w.casefold(), len(w)) for line, w in zip(lines, words_of(lines), strict=True)]
+    rest = [(line, k, n) for line, k, n in rest if k not in heads]
     if not rest:
         return "only-title"
-    total = sum(len(line) for line, _ in rest)
-    linked = sum(len(line) for line, k in rest if k in page.link_texts)
+    total = sum(len(line) for line, _, _ in rest)
+    linked = sum(len(line) for line, k, _ in rest if k in page.link_texts)
     if len(rest) >= 3 and linked > MENU_RATIO * total:
         return "menu"
-    count = sum(size(line) for line, _ in rest)
+    count = sum(n for _, _, n in rest)
     reference = page.article_body_size
-    if overlap([line for line, _ in rest], page.block_keys) >= OVERLAP:
+    if not _short(count, max(reference, page.text_bound)):
+        return None  # the main block, never longer than the bound, cannot make it short either
+    block = page.block
+    if block.size > reference and _shared([(line, k) for line, k, _ in rest], block.keys) >= OVERLAP:
         # The main block is this article (not a comment thread beside it): compare with it.
-        reference = max(reference, page.block_size)
-    if reference >= MIN_REFERENCE and count < SHORT_RATIO * reference:
+        reference = block.size
+    if _short(count, reference):
         return f"short: {count} of {reference} characters"
     return None
 
 
+def _short(count: int, reference: int) -> bool:
+    """True when a body of ``count`` word characters is short next to ``reference`` ones."""
+    return reference >= MIN_REFERENCE and count < SHORT_RATIO * reference
+
+
 def overlap(lines: list[str], keys: frozenset[str]) -> float:
     """Share of ``lines`` (by length) that are also lines of the main block."""
-    total = sum(len(line) for line in lines)
-    shared = sum(len(line) for line, k in zip(lines, keys_of(lines), strict=True) if k in keys)
+    return _shared(list(zip(lines, keys_of(lines), strict=True)), keys)
+
+
+def _shared(lines: list[tuple[str, str]], keys: frozenset[str]) -> float:
+    """Share of ``lines``, each with its key, (by length) whose key is in ``keys``."""
+    total = sum(len(line) for line, _ in lines)
+    shared = sum(len(line) for line, k in lines if k in keys)
     return shared / total if total else 0.0
 
 
@@ -189,7 +287,4 @@ def is_hard(problem: str | None) -> bool:
 
 def quality(text: str, page: PageSignals) -> float:
     """Words of the lines that are not link texts: the figure candidates are ranked by."""
-    lines = text.splitlines()
-    return float(
-        sum(size(line) for line, k in zip(lines, keys_of(lines), strict=True) if k not in page.link_texts)
-    )
+    return float(sum(len(w) for w in words_of(text.splitlines()) if w.casefold() not in page.link_texts))

@@ -47,11 +47,18 @@ class Hints:
 
 
 def collect_hints(tree: lxml_html.HtmlElement, url: str | None = None) -> Hints:
-    """Gather every structured hint of ``tree`` into one ``Hints``."""
+    """Gather every structured hint of ``tree`` into one ``Hints``.
+
+    One walk finds the scripts, meta and link tags: lxml visits every element of the page
+    on each walk, whatever it is looking for, so three walks cost three times one.
+    """
+    found: dict[str, list[lxml_html.HtmlElement]] = {"script": [], "meta": [], "link": []}
+    for element in tree.iter(*found):
+        found[element.tag].append(element)
     hints = Hints()
-    _from_json_ld(tree, hints, url)
-    _from_meta(tree, hints)
-    _from_links(tree, hints)
+    _from_json_ld(found["script"], hints, url)
+    _from_meta(found["meta"], hints)
+    _from_links(found["link"], hints)
     lang = tree.get("lang") or tree.get("xml:lang")
     if lang:
         hints.languages.append(lang)
@@ -61,11 +68,11 @@ def collect_hints(tree: lxml_html.HtmlElement, url: str | None = None) -> Hints:
 # --- JSON-LD -------------------------------------------------------------------------
 
 
-def _from_json_ld(tree: lxml_html.HtmlElement, hints: Hints, url: str | None) -> None:
+def _from_json_ld(scripts: list[lxml_html.HtmlElement], hints: Hints, url: str | None) -> None:
     articles: list[dict[str, Any]] = []
     pages: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
-    for script in tree.iterfind(".//script"):
+    for script in scripts:
         kind = (script.get("type") or "").lower()
         if "ld+json" not in kind or not script.text:
             continue
@@ -257,9 +264,9 @@ _META_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _from_meta(tree: lxml_html.HtmlElement, hints: Hints) -> None:
+def _from_meta(metas: list[lxml_html.HtmlElement], hints: Hints) -> None:
     found: dict[str, list[str]] = {}
-    for meta in tree.iter("meta"):
+    for meta in metas:
         content = meta.get("content")
         if content is None:
             content = meta.get("datetime") or meta.get("value")
@@ -286,8 +293,8 @@ def _from_meta(tree: lxml_html.HtmlElement, hints: Hints) -> None:
         hints.is_article = True
 
 
-def _from_links(tree: lxml_html.HtmlElement, hints: Hints) -> None:
-    for link in tree.iter("link"):
+def _from_links(links: list[lxml_html.HtmlElement], hints: Hints) -> None:
+    for link in links:
         rel = (link.get("rel") or "").lower().split()
         href = (link.get("href") or "").strip()
         if "canonical" in rel and href:

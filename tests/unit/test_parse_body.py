@@ -10,7 +10,14 @@ import pytest
 
 from monitor.parse import parse_html
 from monitor.parse.authors import page_bylines
-from monitor.parse.body import _UNREAD, clean_lines, prune_hidden, strip_unread, unwrap_layout_tables
+from monitor.parse.body import (
+    _UNREAD,
+    _keep_page_wrappers,
+    clean_lines,
+    prune_hidden,
+    strip_unread,
+    unwrap_layout_tables,
+)
 from monitor.parse.decode import decode_html
 from monitor.parse.page import build_tree
 
@@ -211,3 +218,19 @@ def test_the_pages_own_address_on_a_line_is_not_body() -> None:
     body = parse_html(html, url).body
     assert url not in body
     assert body.endswith("Source list: https://ons.example/budget")
+
+
+@pytest.mark.parametrize(
+    ("inside", "outside", "kept"),
+    [(4, 1, True), (3, 1, False), (1, 4, False), (0, 3, False)],
+)
+def test_an_aside_is_kept_as_the_page_wrapper_only_with_most_of_its_paragraphs(
+    inside: int, outside: int, kept: bool
+) -> None:
+    paragraph = "<p>A paragraph of the page, of some forty characters.</p>"
+    tree = build_tree(
+        f"<html><body><aside class=wrap>{paragraph * inside}</aside>"
+        f"<div>{paragraph * outside}</div><footer><p>Footer</p></footer></body></html>"
+    )
+    _keep_page_wrappers(tree)
+    assert (tree.find(".//*[@class='wrap']").tag == "div") is kept
