@@ -10,7 +10,10 @@ again only when the rule files change (checked at most every ``RULES_CHECK`` sec
 - With ``crawl.workers: N`` it is a pool of N worker processes (the standard library's
   ``ProcessPoolExecutor``, *spawned*, since the parent runs Twisted and threads), each with
   its own database connection and compiled rules: the parsing that costs most runs on other
-  cores than the fetching, which is what a big ``monitor crawl`` needs.
+  cores than the fetching, which is what a big ``monitor crawl`` needs. While the workers
+  are behind (``BEHIND`` jobs each waiting), this process ingests pages too, in a thread, as
+  a ``scrapy crawl`` child does (``monitor.crawl.ingest``): every core parses, and the split
+  finds its own balance.
 
 A worker that dies (killed, out of memory, a crash in a C parser) breaks the pool: the pages
 it had are recorded as failures of their crawl runs (reason ``parse-error``), a new pool is
@@ -42,6 +45,7 @@ from monitor.watch.rules import RuleSet
 log = logging.getLogger(__name__)
 RULES_CHECK = 5.0  # seconds between looks at the rule files for changes
 PARENT_CHECK = 2.0  # seconds between a worker's checks that its parent is alive
+BEHIND = 2  # jobs waiting per worker process beyond which this process ingests too
 WORKER_DIED = "the ingest worker process died while parsing this page (killed, or out of memory?)"
 
 
@@ -76,6 +80,8 @@ class SharedIngest:
         self.rules = Rules(config, database)
         self.lock = threading.RLock()  # a pool's shutdown calls its jobs' callbacks, which take it
         self.pool = self._new_pool()
+        self.waiting = 0  # jobs handed to the worker processes and not done
+        self.here: ThreadPoolExecutor | None = None  # this process's share while the workers are behind
 
     def _new_pool(self) -> Executor:
         if self.workers <= 0:
@@ -91,9 +97,22 @@ class SharedIngest:
         """Ingest ``pages`` of ``source`` for run ``run_id``; a dead worker's pages come back as failures."""
         if self.workers <= 0:
             return self.pool.submit(self._ingest_here, source, run_id, pages)
+        with self.lock:
+            behind = self.waiting >= BEHIND * self.workers
+            if behind and self.here is None:
+                self.here = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-ingest")
+        if behind and self.here is not None:
+            return self.here.submit(self._ingest_here, source, run_id, pages)
         result: Future[Counts] = Future()
+        with self.lock:
+            self.waiting += 1
+        result.add_done_callback(self._done)
         self._send(result, source, run_id, pages, tries=2)
         return result
+
+    def _done(self, _: Future[Counts]) -> None:
+        with self.lock:
+            self.waiting -= 1
 
     def _ingest_here(self, source: Source, run_id: int, pages: list[Page]) -> Counts:
         return Ingester(self.config, source, self.rules.current(), self.database, run_id).ingest(pages)
@@ -152,8 +171,10 @@ class SharedIngest:
     def close(self) -> None:
         """Finish what is queued, then stop the thread or the workers."""
         with self.lock:
-            pool = self.pool
+            pool, here = self.pool, self.here
         pool.shutdown(wait=True)
+        if here is not None:
+            here.shutdown(wait=True)
 
 
 # -- in a worker process -------------------------------------------------------------------

@@ -136,6 +136,28 @@ def test_pages_in_a_worker_that_dies_are_tried_again_in_a_new_one(tmp_path: Path
 
 
 @pytest.mark.timeout(120)
+def test_this_process_ingests_too_while_the_workers_are_behind(tmp_path: Path) -> None:
+    config = _config(tmp_path, "behind", 1)
+    database = Database(config.database_url)
+    ingest = SharedIngest(config, database)
+    body = MICRA.read_bytes()
+    try:
+        with database.transaction() as session:
+            run_id = start_run(session, "feed", datetime.now(UTC))
+        source = config.source("feed")
+        jobs = [
+            ingest.submit(source, run_id, [Page(f"http://127.0.0.1:9/{n}.html", body)]) for n in range(20)
+        ]
+        counts = [job.result(timeout=90) for job in jobs]
+        assert ingest.here is not None  # the worker fell behind: this process took a share
+    finally:
+        ingest.close()
+        database.close()
+    assert sum(count.stored for count in counts) == 20
+    assert ingest.waiting == 0
+
+
+@pytest.mark.timeout(120)
 def test_workers_exit_when_the_engine_process_is_killed(tmp_path: Path) -> None:
     config = _config(tmp_path, "orphans", 2)
     script = textwrap.dedent(
