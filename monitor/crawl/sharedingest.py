@@ -10,9 +10,9 @@ again only when the rule files change (checked at most every ``RULES_CHECK`` sec
 - With ``crawl.workers: N`` it is a pool of N worker processes (the standard library's
   ``ProcessPoolExecutor``, *spawned*, since the parent runs Twisted and threads), each with
   its own database connection and compiled rules: the parsing that costs most runs on other
-  cores than the fetching, which is what a big ``monitor crawl`` needs. While the workers
-  are behind (``BEHIND`` jobs each waiting), this process ingests pages too, in a thread, as
-  a ``scrapy crawl`` child does (``monitor.crawl.ingest``): every core parses, and the split
+  cores than the fetching, which is what a big ``monitor crawl`` needs. While every worker is
+  busy and a full batch waits, this process ingests pages too, in a thread, as a
+  ``scrapy crawl`` child does (``monitor.crawl.ingest``): every core parses, and the split
   finds its own balance.
 
 A worker that dies (killed, out of memory, a crash in a C parser) breaks the pool: the pages
@@ -24,19 +24,21 @@ gone, so none outlives a killed ``monitor``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections import Counter
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections import Counter, OrderedDict
+from concurrent.futures import Executor, Future, InvalidStateError, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor.config.model import Config, Source
-from monitor.crawl.ingest import Counts, Ingester, Page, load_ruleset
+from monitor.crawl.ingest import BATCH, Counts, Ingester, Page, load_ruleset
 from monitor.store.database import Database
 from monitor.store.runs import Failure, record_failures
 from monitor.watch.cache import fingerprint
@@ -45,7 +47,6 @@ from monitor.watch.rules import RuleSet
 log = logging.getLogger(__name__)
 RULES_CHECK = 5.0  # seconds between looks at the rule files for changes
 PARENT_CHECK = 2.0  # seconds between a worker's checks that its parent is alive
-BEHIND = 2  # jobs waiting per worker process beyond which this process ingests too
 WORKER_DIED = "the ingest worker process died while parsing this page (killed, or out of memory?)"
 
 
@@ -70,22 +71,52 @@ class Rules:
         return self.rules
 
 
+@dataclass(eq=False, slots=True)
+class _Batch:
+    """Pages of one crawl run waiting for (or in) a worker, with the futures of their callers."""
+
+    source: Source
+    run_id: int
+    jobs: list[tuple[list[Page], Future[Counts]]] = field(default_factory=list)
+
+    @property
+    def pages(self) -> list[Page]:
+        return [page for pages, _ in self.jobs for page in pages]
+
+    def settle(self, counts: Counts) -> None:
+        """The batch's figures to its first caller, nothing to the others: their sum is right."""
+        for index, (_, future) in enumerate(self.jobs):
+            with contextlib.suppress(InvalidStateError):  # the caller cancelled it
+                future.set_result(counts if index == 0 else Counts())
+
+    def fail(self, error: BaseException) -> None:
+        for _, future in self.jobs:
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(error)
+
+
 class SharedIngest:
-    """Parses, matches and stores the pages of every crawl of the engine: a thread or worker processes."""
+    """Parses, matches and stores the pages of every crawl of the engine: a thread or worker processes.
+
+    Pages wait in one open batch per crawl run until a worker (or the thread) is free, and go
+    as one job of up to ``BATCH`` pages: one transaction, one hand-over to a process, however
+    the crawl's pages trickle in. A poll's one new article goes at once when a worker is free.
+    """
 
     def __init__(self, config: Config, database: Database, workers: int | None = None) -> None:
         self.config = config
         self.database = database
-        self.workers = config.crawl.workers if workers is None else workers
+        self.workers = max(0, config.crawl.workers if workers is None else workers)
         self.rules = Rules(config, database)
         self.lock = threading.RLock()  # a pool's shutdown calls its jobs' callbacks, which take it
-        self.pool = self._new_pool()
-        self.waiting = 0  # jobs handed to the worker processes and not done
-        self.here: ThreadPoolExecutor | None = None  # this process's share while the workers are behind
+        self.idle = threading.Condition(self.lock)
+        self.pool: Executor | None = self._new_pool() if self.workers else None
+        self.here: ThreadPoolExecutor | None = None  # this process's thread (made on first use)
+        self.open: OrderedDict[int, _Batch] = OrderedDict()  # by crawl run, oldest first
+        self.busy = 0  # batches in the worker processes
+        self.busy_here = 0  # batches in this process's thread (0 or 1)
 
     def _new_pool(self) -> Executor:
-        if self.workers <= 0:
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-ingest")
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -95,61 +126,104 @@ class SharedIngest:
 
     def submit(self, source: Source, run_id: int, pages: list[Page]) -> Future[Counts]:
         """Ingest ``pages`` of ``source`` for run ``run_id``; a dead worker's pages come back as failures."""
-        if self.workers <= 0:
-            return self.pool.submit(self._ingest_here, source, run_id, pages)
+        future: Future[Counts] = Future()
         with self.lock:
-            behind = self.waiting >= BEHIND * self.workers
-            if behind and self.here is None:
-                self.here = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-ingest")
-        if behind and self.here is not None:
-            return self.here.submit(self._ingest_here, source, run_id, pages)
-        result: Future[Counts] = Future()
-        with self.lock:
-            self.waiting += 1
-        result.add_done_callback(self._done)
-        self._send(result, source, run_id, pages, tries=2)
-        return result
+            batch = self.open.get(run_id)
+            if batch is None:
+                batch = self.open[run_id] = _Batch(source, run_id)
+            batch.jobs.append((pages, future))
+            self._pump()
+        return future
 
-    def _done(self, _: Future[Counts]) -> None:
+    def waiting(self) -> int:
+        """Pages waiting for a worker or the thread."""
         with self.lock:
-            self.waiting -= 1
+            return sum(len(batch.pages) for batch in self.open.values())
+
+    def _pump(self) -> None:
+        """Start the open batches that have a free place. Holds ``self.lock``."""
+        while self.open:
+            if self.busy < self.workers:
+                self.busy += 1
+                self._to_workers(self._take(), tries=2)
+            elif self.busy_here == 0 and (not self.workers or self.waiting() >= BATCH):
+                # The thread takes a share only while a full batch waits for busy workers:
+                # a queue that grows here would hold pages the workers could have taken.
+                self.busy_here += 1
+                self._to_thread(self._take())
+            else:
+                return
+
+    def _take(self) -> _Batch:
+        """The oldest open batch, cut to about ``BATCH`` pages (the rest stays open, first in line)."""
+        run_id, batch = self.open.popitem(last=False)
+        taken = _Batch(batch.source, run_id)
+        count = 0
+        while batch.jobs and (count < BATCH or not taken.jobs):
+            pages, future = batch.jobs.pop(0)
+            taken.jobs.append((pages, future))
+            count += len(pages)
+        if batch.jobs:
+            self.open[run_id] = batch
+            self.open.move_to_end(run_id, last=False)
+        return taken
+
+    def _to_thread(self, batch: _Batch) -> None:
+        if self.here is None:
+            self.here = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-ingest")
+        done = self.here.submit(self._ingest_here, batch.source, batch.run_id, batch.pages)
+
+        def settle(finished: Future[Counts]) -> None:
+            error = finished.exception()
+            if error is None:
+                batch.settle(finished.result())
+            else:
+                batch.fail(error)
+            with self.lock:
+                self.busy_here -= 1
+                self._pump()
+                self.idle.notify_all()
+
+        done.add_done_callback(settle)
 
     def _ingest_here(self, source: Source, run_id: int, pages: list[Page]) -> Counts:
         return Ingester(self.config, source, self.rules.current(), self.database, run_id).ingest(pages)
 
-    def _send(
-        self, result: Future[Counts], source: Source, run_id: int, pages: list[Page], tries: int
-    ) -> None:
-        """Hand the job to a worker; when the pool breaks, try once more in a new one.
+    def _to_workers(self, batch: _Batch, tries: int) -> None:
+        """Hand the batch to a worker; when the pool breaks, try once more in a new one.
 
         Every job waiting in a pool that breaks fails with it, not only the one that killed
         the worker: each is tried again, and a page that kills a worker twice is recorded.
         """
         with self.lock:
             pool = self.pool
+            assert pool is not None
             try:
-                done = pool.submit(_ingest_in_worker, source, run_id, pages)
+                done = pool.submit(_ingest_in_worker, batch.source, batch.run_id, batch.pages)
             except BrokenProcessPool:
                 pool = self._replace(pool)
-                done = pool.submit(_ingest_in_worker, source, run_id, pages)
+                done = pool.submit(_ingest_in_worker, batch.source, batch.run_id, batch.pages)
 
         def settle(finished: Future[Counts]) -> None:
-            if not finished.cancelled() and not isinstance(finished.exception(), BrokenProcessPool):
-                error = finished.exception()
-                if error is None:
-                    result.set_result(finished.result())
-                else:
-                    result.set_exception(error)
-                return
-            with self.lock:
-                self._replace(pool)
-            try:
+            broken = finished.cancelled() or isinstance(finished.exception(), BrokenProcessPool)
+            if broken:
+                with self.lock:
+                    self._replace(pool)
                 if tries > 1:
-                    self._send(result, source, run_id, pages, tries - 1)
-                else:
-                    result.set_result(self._lost(source, run_id, pages))
-            except Exception as exc:  # the database is gone too, or the pool is shut down
-                result.set_exception(exc)
+                    self._to_workers(batch, tries - 1)
+                    return
+                try:
+                    batch.settle(self._lost(batch))
+                except Exception as exc:  # the database is gone too
+                    batch.fail(exc)
+            elif (error := finished.exception()) is not None:
+                batch.fail(error)
+            else:
+                batch.settle(finished.result())
+            with self.lock:
+                self.busy -= 1
+                self._pump()
+                self.idle.notify_all()
 
         done.add_done_callback(settle)
 
@@ -159,20 +233,25 @@ class SharedIngest:
             log.error("an ingest worker process died; starting new workers")
             self.pool = self._new_pool()  # first: the cancelled jobs' callbacks send them there
             broken.shutdown(wait=False, cancel_futures=True)
+        assert self.pool is not None
         return self.pool
 
-    def _lost(self, source: Source, run_id: int, pages: list[Page]) -> Counts:
-        """Record ``pages`` as failures of run ``run_id``: the worker that had them died."""
-        failures = [Failure(page.url, "parse-error", WORKER_DIED) for page in pages]
+    def _lost(self, batch: _Batch) -> Counts:
+        """Record the batch's pages as failures of its run: the worker that had them died."""
+        failures = [Failure(page.url, "parse-error", WORKER_DIED) for page in batch.pages]
         with self.database.transaction() as session:
-            record_failures(session, run_id, source.name, failures, datetime.now(UTC))
-        return Counts(pages=len(pages), failed=Counter(failure.reason for failure in failures))
+            record_failures(session, batch.run_id, batch.source.name, failures, datetime.now(UTC))
+        return Counts(pages=len(failures), failed=Counter(failure.reason for failure in failures))
 
-    def close(self) -> None:
-        """Finish what is queued, then stop the thread or the workers."""
+    def close(self, timeout: float = 600.0) -> None:
+        """Finish what is handed over and waiting (for at most ``timeout`` s), then stop."""
+        deadline = time.monotonic() + timeout
         with self.lock:
+            while (self.open or self.busy or self.busy_here) and time.monotonic() < deadline:
+                self.idle.wait(timeout=1.0)
             pool, here = self.pool, self.here
-        pool.shutdown(wait=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if here is not None:
             here.shutdown(wait=True)
 

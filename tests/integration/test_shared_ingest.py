@@ -136,7 +136,7 @@ def test_pages_in_a_worker_that_dies_are_tried_again_in_a_new_one(tmp_path: Path
 
 
 @pytest.mark.timeout(120)
-def test_this_process_ingests_too_while_the_workers_are_behind(tmp_path: Path) -> None:
+def test_waiting_pages_go_in_batches_and_this_process_takes_a_share(tmp_path: Path) -> None:
     config = _config(tmp_path, "behind", 1)
     database = Database(config.database_url)
     ingest = SharedIngest(config, database)
@@ -154,7 +154,9 @@ def test_this_process_ingests_too_while_the_workers_are_behind(tmp_path: Path) -
         ingest.close()
         database.close()
     assert sum(count.stored for count in counts) == 20
-    assert ingest.waiting == 0
+    assert sum(count.pages for count in counts) == 20
+    assert max(count.pages for count in counts) > 1  # pages that waited went together, in one transaction
+    assert (ingest.busy, ingest.busy_here, ingest.waiting()) == (0, 0, 0)
 
 
 @pytest.mark.timeout(120)
