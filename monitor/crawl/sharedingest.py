@@ -37,6 +37,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from monitor.article import Article
 from monitor.config.model import Config, Source
 from monitor.crawl.ingest import BATCH, Counts, Ingester, Page, load_ruleset
 from monitor.store.database import Database
@@ -78,6 +79,12 @@ class _Batch:
     source: Source
     run_id: int
     jobs: list[tuple[list[Page], Future[Counts]]] = field(default_factory=list)
+    parsed: list[Article] = field(default_factory=list)  # parsed in this process: the workers store them
+    counted: Counts = field(default_factory=Counts)  # what parsing them here found
+
+    @property
+    def unparsed(self) -> list[Page]:
+        return [] if self.parsed or self.counted.pages else self.pages
 
     @property
     def pages(self) -> list[Page]:
@@ -169,25 +176,43 @@ class SharedIngest:
         return taken
 
     def _to_thread(self, batch: _Batch) -> None:
+        """This process's share: the whole ingest without workers, else parsing for the workers.
+
+        With workers, the thread only parses and the workers store (as in a ``scrapy crawl``
+        child): the rules are compiled in the workers alone and one process writes.
+        """
         if self.here is None:
             self.here = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-ingest")
-        done = self.here.submit(self._ingest_here, batch.source, batch.run_id, batch.pages)
+        work = self._ingest_here if not self.workers else self._parse_here
+        done = self.here.submit(work, batch)
 
-        def settle(finished: Future[Counts]) -> None:
+        def settle(finished: Future[Counts | None]) -> None:
             error = finished.exception()
-            if error is None:
-                batch.settle(finished.result())
-            else:
-                batch.fail(error)
+            store = error is None and bool(self.workers and batch.parsed)
             with self.lock:
                 self.busy_here -= 1
+                if store:  # parsed: on to a worker, beyond the limit
+                    self.busy += 1
+                    self._to_workers(batch, tries=2)
                 self._pump()
                 self.idle.notify_all()
+            if error is not None:
+                batch.fail(error)
+            elif not store:
+                batch.settle(finished.result() or batch.counted)
 
         done.add_done_callback(settle)
 
-    def _ingest_here(self, source: Source, run_id: int, pages: list[Page]) -> Counts:
-        return Ingester(self.config, source, self.rules.current(), self.database, run_id).ingest(pages)
+    def _ingest_here(self, batch: _Batch) -> Counts:
+        rules = self.rules.current()
+        return Ingester(self.config, batch.source, rules, self.database, batch.run_id).ingest(batch.pages)
+
+    def _parse_here(self, batch: _Batch) -> None:
+        parser = Ingester(self.config, batch.source, None, self.database, batch.run_id)
+        articles, failures = parser.parse(batch.pages)
+        parser.record(failures)
+        batch.parsed = articles
+        batch.counted = Counts(pages=len(batch.pages), failed=Counter(failure.reason for failure in failures))
 
     def _to_workers(self, batch: _Batch, tries: int) -> None:
         """Hand the batch to a worker; when the pool breaks, try once more in a new one.
@@ -199,10 +224,14 @@ class SharedIngest:
             pool = self.pool
             assert pool is not None
             try:
-                done = pool.submit(_ingest_in_worker, batch.source, batch.run_id, batch.pages)
+                done = pool.submit(
+                    _ingest_in_worker, batch.source, batch.run_id, batch.unparsed, batch.parsed
+                )
             except BrokenProcessPool:
                 pool = self._replace(pool)
-                done = pool.submit(_ingest_in_worker, batch.source, batch.run_id, batch.pages)
+                done = pool.submit(
+                    _ingest_in_worker, batch.source, batch.run_id, batch.unparsed, batch.parsed
+                )
 
         def settle(finished: Future[Counts]) -> None:
             broken = finished.cancelled() or isinstance(finished.exception(), BrokenProcessPool)
@@ -219,7 +248,9 @@ class SharedIngest:
             elif (error := finished.exception()) is not None:
                 batch.fail(error)
             else:
-                batch.settle(finished.result())
+                counts = finished.result()
+                counts.add(batch.counted)
+                batch.settle(counts)
             with self.lock:
                 self.busy -= 1
                 self._pump()
@@ -238,10 +269,15 @@ class SharedIngest:
 
     def _lost(self, batch: _Batch) -> Counts:
         """Record the batch's pages as failures of its run: the worker that had them died."""
-        failures = [Failure(page.url, "parse-error", WORKER_DIED) for page in batch.pages]
+        urls = [article.url for article in batch.parsed] or [page.url for page in batch.pages]
+        failures = [Failure(url, "parse-error", WORKER_DIED) for url in urls]
         with self.database.transaction() as session:
             record_failures(session, batch.run_id, batch.source.name, failures, datetime.now(UTC))
-        return Counts(pages=len(failures), failed=Counter(failure.reason for failure in failures))
+        counts = Counts(
+            pages=0 if batch.counted.pages else len(failures), failed=Counter({"parse-error": len(urls)})
+        )
+        counts.add(batch.counted)
+        return counts
 
     def close(self, timeout: float = 600.0) -> None:
         """Finish what is handed over and waiting (for at most ``timeout`` s), then stop."""
@@ -280,8 +316,8 @@ def _watch_parent() -> None:
     os._exit(0)  # the engine's process is gone: nothing will read what this worker does
 
 
-def _ingest_in_worker(source: Source, run_id: int, pages: list[Page]) -> Counts:
+def _ingest_in_worker(source: Source, run_id: int, pages: list[Page], parsed: list[Article]) -> Counts:
     assert _worker_config is not None
     assert _worker_rules is not None
     rules = _worker_rules.current()
-    return Ingester(_worker_config, source, rules, _worker_database, run_id).ingest(pages)
+    return Ingester(_worker_config, source, rules, _worker_database, run_id).ingest(pages, parsed)
