@@ -18,11 +18,11 @@ from monitor.store.database import (
     Database,
     SavedArticle,
     UnstorableArticle,
+    _has_words,
     counts,
     known_urls,
     recent_alerts,
     save_article,
-    _has_words,
     save_match,
 )
 from monitor.store.models import AlertRow, ArticleRow, CrawlFailure, MatchRow
