@@ -39,6 +39,13 @@ from monitor.urls import canonical_url as _canonical
 
 MAX_URL_LENGTH = 2048  # characters of a stored URL: the articles.url and canonical_url columns
 MIN_WORDS_FOR_CLUSTERING = 25  # shorter bodies are too thin to call two articles one story
+# WAL pages written before SQLite copies them back into the database file (its default is
+# 1,000). Every transaction rewrites the same last pages of the append-only tables and their
+# indexes, and the full-text index's structure pages: the WAL holds many copies of them, and a
+# checkpoint copies each page once, so checkpointing ten times less often saves about a quarter
+# of the CPU a crawl's commits cost (measured over 2,000 stored pages). The WAL file grows
+# to about 40 MB.
+SQLITE_CHECKPOINT_PAGES = 10_000
 STORY_LOCK_CLASS = 0x6D6F73  # advisory lock "class" id ("mos"; monitor.store.locks has the others)
 _STORY_LOCK = "monitor.store.database: story lock"  # session.info key: the transaction that holds it
 _TAKE_STORY_LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(current_schema()))")
@@ -111,6 +118,7 @@ def _make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
