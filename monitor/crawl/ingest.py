@@ -58,6 +58,7 @@ QUEUE = 200  # pages and articles waiting for a worker (raw pages: see ``IngestP
 PARENT_CHECK = 2.0  # seconds a worker waits for a page before checking its parent is alive
 MIN_BODY_WORDS = 20  # a body with fewer words...
 MIN_BODY_CHARACTERS = 100  # ...and fewer letters and digits (Chinese has few "words") is empty
+_WORDS_PREFIX = 1_000  # characters of a body counted first: see ``empty_body``
 _STOP = None
 # What storing one article can raise because of that article (a value the database or its
 # driver refuses); the connection errors are not the article's fault and end the crawl.
@@ -111,8 +112,13 @@ def load_ruleset(config: Config, database: Database) -> RuleSet:
 
 
 def empty_body(body: str) -> bool:
-    """Whether ``body`` is too short to be an article: see ``MIN_BODY_WORDS``."""
-    if len(words(body)) >= MIN_BODY_WORDS:
+    """Whether ``body`` is too short to be an article: see ``MIN_BODY_WORDS``.
+
+    A prefix of the text holds no more words than the whole, so the words of its first
+    ``_WORDS_PREFIX`` characters settle it for nearly every article without cutting the
+    whole body into words (a 5 KB body costs four times as much).
+    """
+    if len(words(body[:_WORDS_PREFIX])) >= MIN_BODY_WORDS or len(words(body)) >= MIN_BODY_WORDS:
         return False
     return sum(character.isalnum() for character in body) < MIN_BODY_CHARACTERS
 

@@ -14,9 +14,11 @@ from monitor.article import Article
 from monitor.config.model import load_config
 from monitor.crawl.ingest import Ingester
 from monitor.store.database import (
+    MIN_WORDS_FOR_CLUSTERING,
     Database,
     SavedArticle,
     UnstorableArticle,
+    _has_words,
     counts,
     known_urls,
     recent_alerts,
@@ -99,6 +101,8 @@ def test_syndicated_copy_joins_the_story_and_other_news_does_not(database: Datab
     assert other is not None
     assert copy.story_id == original.story_id
     assert other.story_id != original.story_id
+    # save_matches asks the desk whether a story is muted only for a story opened before
+    assert (original.new_story, copy.new_story, other.new_story) == (True, False, True)
 
 
 def test_a_copy_stored_at_the_same_time_waits_and_joins_the_story(database: Database) -> None:
@@ -134,6 +138,14 @@ def test_short_articles_are_never_merged(database: Database) -> None:
     assert one is not None
     assert two is not None
     assert one.story_id != two.story_id
+
+
+@pytest.mark.parametrize(
+    "body", ["", "   ", "one", " a  b\tc\n", "w " * 24, "w " * 25, " w" * 25 + "  ", "w\n" * 26, "x" * 300]
+)
+def test_the_clustering_word_count_agrees_with_splitting_the_whole_body(body: str) -> None:
+    for count in (1, 3, MIN_WORDS_FOR_CLUSTERING):
+        assert _has_words(body, count) == (len(body.split()) >= count)
 
 
 def test_match_writes_one_alert_per_channel_and_one_per_story(database: Database) -> None:

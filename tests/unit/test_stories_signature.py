@@ -3,6 +3,7 @@ Jaccard similarity of the word 5-gram shingle sets they stand for."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import re
@@ -117,6 +118,19 @@ def test_values_are_128_uint64_and_band_keys_fit_a_signed_bigint() -> None:
     keys = signature.band_keys()
     assert len(keys) == stories.BANDS
     assert all(0 <= key < 2**63 for key in keys)
+
+
+def test_band_keys_are_the_blake2b_of_band_number_and_rows() -> None:
+    """Stored stories are found again through these keys: their definition must never change."""
+    for text in (ARTICLE, "", "Daimler buys Renault"):
+        signature = Signature.of_text(text)
+        values = np.frombuffer(signature.values, dtype=np.uint64)
+        expected = []
+        for band in range(stories.BANDS):
+            chunk = values[band * stories.ROWS : (band + 1) * stories.ROWS].tobytes()
+            digest = hashlib.blake2b(band.to_bytes(2, "big") + chunk, digest_size=8).digest()
+            expected.append(int.from_bytes(digest, "big") >> 1)
+        assert signature.band_keys() == expected
 
 
 def test_a_text_is_identical_to_itself() -> None:
