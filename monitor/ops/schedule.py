@@ -57,7 +57,7 @@ from monitor.crawl.runner import (
     stopping,
 )
 from monitor.errors import StorageError
-from monitor.notify import Dispatcher
+from monitor.ops.kept import KeptDispatcher, RuleCheck
 from monitor.ops.metrics import serve_metrics
 from monitor.store.database import Database
 from monitor.store.locks import Lock, scheduler_lock
@@ -70,6 +70,8 @@ JOB_PREFIX = "crawl:"
 DISPATCH_JOB = "dispatch"
 RULES_JOB = "rules"
 _rule_reports: dict[str, str] = {}  # config path -> the rule errors last logged
+_rule_check = RuleCheck()  # the rule files as last checked: unchanged files are not loaded again
+_dispatcher = KeptDispatcher()  # one dispatcher between dispatch runs (guarded by _dispatch_lock)
 STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 _dispatch_lock = threading.Lock()  # one dispatcher per process (run_dispatch_job)
 _dispatch_wanted = threading.Event()
@@ -191,8 +193,12 @@ def run_rules_job(config_path: str) -> None:
 
 def _rules_job(config_path: str) -> None:
     config = _config(config_path)
+    key = _rule_check.changed(config_path, config)
+    if key is None:  # the files this check has seen already: nothing new to store or log
+        return
     with Database.open(config.database_url) as database:
         _, errors = running_rules(database, config.rule_paths)
+    _rule_check.done(config_path, key)
     report = "\n".join(str(error) for error in errors)
     if report == _rule_reports.get(config_path, ""):
         return
@@ -209,7 +215,8 @@ def run_dispatch_job(config_path: str) -> None:
     One dispatch at a time per process: the dispatch job and the dispatch after each crawl
     would otherwise send side by side, and a kill of the process would then cut two sends
     short (two duplicates) instead of one. A dispatch asked for while one runs is not lost:
-    the running one goes round once more.
+    the running one goes round once more. The dispatcher is kept between runs
+    (``monitor.ops.kept``) until monitor.yaml or the rule files change.
     """
     _dispatch_wanted.set()
     while _dispatch_wanted.is_set():  # checked after the lock is released: no request is missed
@@ -218,9 +225,7 @@ def run_dispatch_job(config_path: str) -> None:
         try:
             _dispatch_wanted.clear()
             with _outage_tolerant():
-                config = _config(config_path)
-                with Database.open(config.database_url) as database:
-                    Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
+                _dispatcher.get(_config(config_path)).dispatch_due()  # also sends due digests
         finally:
             _dispatch_lock.release()
 
@@ -469,3 +474,5 @@ def _lead(
             scheduler.pause()  # no new job starts while the executors shut down
             scheduler.shutdown(wait=True)
         _scheduler = None
+        with _dispatch_lock:
+            _dispatcher.close()
