@@ -61,7 +61,7 @@ class RuleCheck:
         self.checked: dict[str, str] = {}  # config path -> fingerprint of its rule files
 
     def changed(self, config_path: str, config: Config) -> str | None:
-        """The new fingerprint when the rule files of ``config`` changed (or were never checked), else None."""
+        """The rule files' new fingerprint if they changed (or were never checked), else None."""
         key = fingerprint(list(config.rule_paths))
         return None if self.checked.get(config_path) == key else key
 
