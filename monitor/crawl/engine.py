@@ -56,19 +56,22 @@ from scrapy.crawler import Crawler, CrawlerRunner
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
 from monitor.config.model import Config, Source
 from monitor.crawl import settings as crawl_defaults
-from monitor.crawl.context import CrawlContext
+from monitor.crawl.context import CrawlContext, PollRecord
+from monitor.crawl.health import is_due
 from monitor.crawl.ingest import Counts, Ingester, Page, load_ruleset
 from monitor.crawl.outcome import INTERRUPTED, CrawlResult, settle_run
 from monitor.crawl.politeness import RobotsCache
+from monitor.crawl.pollsettings import TemplateSettings
 from monitor.crawl.safety import GuardedResolver
 from monitor.crawl.settings import crawl_settings
 from monitor.store.database import Database
 from monitor.store.models import CrawlRun
-from monitor.store.runs import start_run
+from monitor.store.runs import health_of, start_run, validators_for
 from monitor.watch.cache import fingerprint
 from monitor.watch.rules import RuleSet
 
@@ -186,7 +189,8 @@ class _Poll:
     source: Source
     future: Future[CrawlResult]
     timeout: float
-    run_id: int = 0
+    if_due: bool = False  # poll only if adaptive polling and Retry-After allow it now
+    record: PollRecord | None = None
     started: float = 0.0
     crawler: Crawler | None = None
     lost: str | None = None  # why the engine gave the crawler up (time limit, shutdown)
@@ -216,7 +220,7 @@ class CrawlEngine:
         self.ingest = SharedIngest(config, self.database)
         self.context = CrawlContext(config, self.database, robots=self.robots, ingest=self.ingest)
         self.extra = {**ENGINE_SETTINGS, **(settings or {})}
-        self.settings = Settings()
+        self.settings = TemplateSettings()  # each Crawler's copy of it is cheap (monitor.crawl.pollsettings)
         self.settings.setmodule(crawl_defaults, priority="project")
         self.settings.update(self.extra, priority="cmdline")
         self.queue: deque[_Poll] = deque()
@@ -230,11 +234,18 @@ class CrawlEngine:
         in_reactor(_install_resolver, self.settings, allow_private)
         self._close_orphans()
 
-    def submit(self, source: Source, *, timeout: float | None = None) -> Future[CrawlResult]:
-        """Queue a poll of ``source``; the future holds its ``CrawlResult``."""
+    def submit(
+        self, source: Source, *, timeout: float | None = None, if_due: bool = False
+    ) -> Future[CrawlResult]:
+        """Queue a poll of ``source``; the future holds its ``CrawlResult``.
+
+        ``if_due``: a source that adaptive polling or a ``Retry-After`` says is not due yet
+        is not polled (the result is ``skipped``, without a run); this is checked in the
+        transaction that opens the poll's run.
+        """
         crawl = self.config.crawl
         limit = timeout if timeout is not None else crawl.timeout + crawl.page_timeout + GRACE
-        poll = _Poll(source, Future(), limit)
+        poll = _Poll(source, Future(), limit, if_due)
         self.reactor.callFromThread(self._enqueue, poll)
         return poll.future
 
@@ -287,16 +298,20 @@ class CrawlEngine:
         poll.started = time.monotonic()
         try:
             with self.database.transaction() as session:
-                poll.run_id = start_run(session, source.name, datetime.now(UTC))
+                record = _open(session, source, datetime.now(UTC), if_due=poll.if_due)
+            if record is None:
+                poll.future.set_result(_unstarted(source.name, "not due yet", "skipped"))
+                return
+            poll.record = record
             # The template takes this crawl's values (the same keys every time) and the Crawler
-            # copies it: one deep copy of Scrapy's settings per poll, not two.
-            per_crawl = {**crawl_settings(self.config, source), "MONITOR_RUN_ID": poll.run_id, **self.extra}
+            # copies it: one copy of Scrapy's settings per poll, not two.
+            per_crawl = {**crawl_settings(self.config, source), "MONITOR_RUN_ID": record.run_id, **self.extra}
             self.settings.update(per_crawl, priority="cmdline")
             crawler = Crawler(self.spider, self.settings)
         except Exception as exc:  # the database is unreachable: the caller hears of it
             poll.future.set_exception(exc)
             return
-        self.context.share(crawler)
+        self.context.share(crawler, record)
         poll.crawler = crawler
         self.active[source.name] = poll
         poll.timer = self.reactor.callLater(poll.timeout, self._expire, poll)
@@ -342,15 +357,17 @@ class CrawlEngine:
 
     # -- in a closing thread ---------------------------------------------------------------
     def _settle(self, poll: _Poll) -> None:
+        assert poll.record is not None
         try:
             result = settle_run(
                 self.config,
                 self.database,
                 poll.source,
-                poll.run_id,
+                poll.record.run_id,
                 time.monotonic() - poll.started,
                 lost=poll.lost,
                 stopped=self.stopping,
+                end=poll.record.end,
             )
         except BaseException as exc:
             poll.future.set_exception(exc)
@@ -365,6 +382,19 @@ class CrawlEngine:
             names = set(session.scalars(select(CrawlRun.source).where(CrawlRun.status == "running")))
         for name in names:
             close_orphaned_runs(self.database, name)
+
+
+def _open(session: Session, source: Source, now: datetime, *, if_due: bool) -> PollRecord | None:
+    """Open a poll's run with what its spider needs; None if ``if_due`` and the source is not due.
+
+    One transaction instead of three (the due check, the run, the spider's reads): the
+    source's health row says whether it is due and when its last complete crawl was.
+    """
+    health = health_of(session, source.name)
+    if if_due and not is_due(health, now):
+        return None
+    validators = validators_for(session, [source.url]).get(source.url)
+    return PollRecord(start_run(session, source.name, now), validators, health.last_complete_at)
 
 
 def _close(crawler: Crawler, reason: str) -> None:

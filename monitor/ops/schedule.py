@@ -48,7 +48,6 @@ from monitor.config.model import Config, Schedule, Source, load_config
 from monitor.config.values import cron_trigger
 from monitor.crawl import scrapyd
 from monitor.crawl.engine import CrawlEngine
-from monitor.crawl.health import is_due
 from monitor.crawl.outcome import INTERRUPTED, CrawlResult
 from monitor.crawl.runner import (
     allow_children,
@@ -62,7 +61,6 @@ from monitor.ops.metrics import serve_metrics
 from monitor.store.database import Database
 from monitor.store.locks import Lock, scheduler_lock
 from monitor.store.outage import Outage, is_unreachable
-from monitor.store.runs import health_of
 from monitor.watch.state import running_rules
 
 log = logging.getLogger(__name__)
@@ -149,11 +147,11 @@ def _crawl_job(config_path: str, source_name: str) -> None:
 
 
 def _poll(engine: CrawlEngine, config: Config, config_path: str, source: Source) -> None:
-    """Hand a poll of ``source`` to the engine if it is due; do not wait for it."""
-    with engine.database.transaction() as session:
-        due = is_due(health_of(session, source.name), datetime.now(UTC))
-    if not due:  # adaptive polling or a Retry-After says not yet
-        return
+    """Hand a poll of ``source`` to the engine, polled if it is due; do not wait for it.
+
+    Whether it is due (adaptive polling, a ``Retry-After``) the engine checks in the
+    transaction that opens the poll's run.
+    """
 
     def done(future: Future[CrawlResult]) -> None:
         try:
@@ -169,7 +167,7 @@ def _poll(engine: CrawlEngine, config: Config, config_path: str, source: Source)
         if result.stored:
             _dispatch_now()
 
-    engine.submit(source).add_done_callback(done)
+    engine.submit(source, if_due=True).add_done_callback(done)
 
 
 def _dispatch_now() -> None:
