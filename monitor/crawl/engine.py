@@ -80,11 +80,12 @@ GRACE = 30  # seconds past a crawl's own time limit before the engine closes it
 ABANDON = 10.0  # seconds a crawler closed at its hard limit may take before it is given up
 MAX_CRAWLS = 32  # polls running at once; the others queue
 RULES_CHECK = 5.0  # seconds between looks at the rule files for changes
-# What a crawl in a shared process must not do: measure the process's memory as its own or
-# log its stats every minute.
+# What a crawl in a shared process must not do: measure the process's memory as its own, log
+# its stats every minute, or format them all at its end (each poll's figures are in its run).
 ENGINE_SETTINGS: dict[str, object] = {
     "MEMUSAGE_ENABLED": False,
     "LOGSTATS_INTERVAL": 0,
+    "STATS_DUMP": False,
     # The crawls run in the process that schedules them: no parent to outlive.
     "EXTENSIONS": {**crawl_defaults.EXTENSIONS, "monitor.crawl.parentwatch.ParentWatch": None},
 }
