@@ -52,8 +52,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerRunner
+from scrapy.crawler import Crawler
 from scrapy.settings import Settings
+from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -82,12 +83,20 @@ MAX_CRAWLS = 32  # polls running at once; the others queue
 RULES_CHECK = 5.0  # seconds between looks at the rule files for changes
 # What a crawl in a shared process must not do: measure the process's memory as its own, log
 # its stats every minute, or format them all at its end (each poll's figures are in its run).
+# Nor what is paid again at every poll for nothing monitor uses: reading and parsing the
+# spider's source to warn about a generator returning a value (Scrapy caches the answer per
+# bound method, that is per poll), and a log handler per crawl counting log lines by level.
 ENGINE_SETTINGS: dict[str, object] = {
     "MEMUSAGE_ENABLED": False,
     "LOGSTATS_INTERVAL": 0,
     "STATS_DUMP": False,
-    # The crawls run in the process that schedules them: no parent to outlive.
-    "EXTENSIONS": {**crawl_defaults.EXTENSIONS, "monitor.crawl.parentwatch.ParentWatch": None},
+    "WARN_ON_GENERATOR_RETURN_VALUE": False,
+    "EXTENSIONS": {
+        **crawl_defaults.EXTENSIONS,
+        # The crawls run in the process that schedules them: no parent to outlive.
+        "monitor.crawl.parentwatch.ParentWatch": None,
+        "scrapy.extensions.logcount.LogCount": None,
+    },
 }
 _reactor_ready = threading.Event()
 _reactor_lock = threading.Lock()
@@ -229,8 +238,7 @@ class CrawlEngine:
         self.stopping = False
         self.closing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitor-crawl-end")
         self.reactor = start_reactor()
-        self.runner = CrawlerRunner(self.settings)
-        self.spider = self.runner.spider_loader.load("news")
+        self.spider = get_spider_loader(self.settings).load("news")
         allow_private = any(source.allow_private for source in config.sources)
         in_reactor(_install_resolver, self.settings, allow_private)
         self._close_orphans()
@@ -316,7 +324,10 @@ class CrawlEngine:
         poll.crawler = crawler
         self.active[source.name] = poll
         poll.timer = self.reactor.callLater(poll.timeout, self._expire, poll)
-        self.runner.crawl(crawler, source=source.name).addBoth(self._ended, poll)
+        # Started as is, not through a CrawlerRunner: the runner would merge its settings (the
+        # very template the crawler's were copied from) into the crawler's, about 300 settings
+        # set again per poll to the values they have.
+        crawler.crawl(source=source.name).addBoth(self._ended, poll)
 
     def _ended(self, outcome: object, poll: _Poll) -> None:
         if poll.timer is not None and poll.timer.active():
