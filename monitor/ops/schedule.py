@@ -1,22 +1,25 @@
 """``monitor run``: APScheduler 3.x jobs for crawls and the alert dispatcher.
 
-APScheduler keeps its jobs in the same database (its SQLAlchemy job store), so a restart
-resumes the schedule. It pickles each job's function reference and arguments: the jobs
-below are module-level functions taking only plain strings, and their names must stay
-stable (a job that cannot be unpickled is deleted by the job store). ``coalesce`` merges
-a backlog into one run, ``max_instances=1`` forbids overlapping crawls of one source, and
-``misfire_grace_time=None`` (no limit, instead of APScheduler's 1 s) so a crawl missed while
-the process was busy or down still runs.
+APScheduler keeps its jobs in the same database (the table of its SQLAlchemy job store), so
+a restart resumes the schedule; ``monitor.ops.jobstore`` serves them from memory and writes
+a job's new run time within a second rather than at every run. It pickles each job's
+function reference and arguments: the jobs below are module-level functions taking only
+plain strings, and their names must stay stable (a job that cannot be unpickled is deleted
+by the job store). ``coalesce`` merges a backlog into one run, ``max_instances=1`` forbids
+overlapping crawls of one source, and ``misfire_grace_time=None`` (no limit, instead of
+APScheduler's 1 s) so a crawl missed while the process was busy or down still runs.
 
 Crawls run in one long-lived Scrapy engine in this process (``monitor.crawl.engine``,
-``crawl.in_process``, the default): a crawl job checks that the source is due and hands
-the poll to the engine, without waiting for it, so a few scheduler threads keep thousands of
-sources polling; a poll that stored articles asks the dispatch job to run at once. With
-``in_process: false`` each crawl is a ``scrapy crawl`` child process (``monitor.crawl.runner``),
-and with ``scrapyd`` configured the crawls go to scrapyd as before. A source new to the job
-store is first polled at a place in its interval given by its rank among the new sources, so
-that thousands of sources do not all start at once (a few sources still start within
-seconds); after that each keeps its own interval.
+``crawl.in_process``, the default): a crawl job hands the poll to the engine without
+waiting for it (the engine checks that the source is due in the transaction that opens its
+run), so a few scheduler threads keep thousands of sources polling; a poll that stored
+articles asks the dispatch job to run at once. The dispatch and rule-check jobs keep what
+they loaded between runs (``monitor.ops.kept``). With ``in_process: false`` each crawl is a
+``scrapy crawl`` child process (``monitor.crawl.runner``), and with ``scrapyd`` configured
+the crawls go to scrapyd as before. A source new to the job store is first polled at a
+place in its interval given by its rank among the new sources, so that thousands of
+sources do not all start at once (a few sources still start within seconds); after that
+each keeps its own interval.
 
 The job store must not be shared by two running schedulers (APScheduler's FAQ), so one
 scheduler is active per database (``monitor.store.locks``): on PostgreSQL further ``monitor run``
@@ -36,7 +39,6 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
@@ -56,6 +58,7 @@ from monitor.crawl.runner import (
     stopping,
 )
 from monitor.errors import StorageError
+from monitor.ops.jobstore import KeptJobStore
 from monitor.ops.kept import KeptDispatcher, RuleCheck
 from monitor.ops.metrics import serve_metrics
 from monitor.store.database import Database
@@ -249,6 +252,10 @@ class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
         if self.state == STATE_STOPPED:
             return None
         wait: float | None = super()._process_jobs()
+        for store in self._jobstores.values():  # wake up to write a job store's pending rows
+            due = store.flush_due() if isinstance(store, KeptJobStore) else None
+            if due is not None:
+                wait = due if wait is None else min(wait, due)
         return wait
 
 
@@ -258,7 +265,7 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
         raise ValueError("the scheduler needs a Config loaded from a file")
     url = driver_url(config.database_url)
     scheduler = _Scheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
+        jobstores={"default": KeptJobStore(url=url, tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
