@@ -4,19 +4,27 @@
 crawl: about 3.5 s of CPU before the first request, so two cores watch about 200 feeds at a
 5-minute interval. ``CrawlEngine`` keeps one Twisted reactor (Scrapy's asyncio reactor)
 running in a thread of this process, started once and never restarted (a Twisted reactor
-cannot be), and runs each poll as a ``Crawler`` of the ``news`` spider through Scrapy's
-``CrawlerRunner``, with the source's own settings (``crawl_settings``).
+cannot be), and runs each poll as a ``Crawler`` of the ``news`` spider, started as is (not
+through a ``CrawlerRunner``, which would merge its settings into the crawler's once more),
+with the source's own settings (``crawl_settings``).
 
 One ``Crawler`` per poll rather than one long-lived spider fed from a queue, because it keeps
 every per-source guarantee of the child-process crawl as it is: the source's own settings
 (User-Agent, ``allow_private``, limits), its own stats, its own ``CLOSESPIDER_TIMEOUT``, its
-own ``Retry-After`` and robots state, its run record closed by the same pipeline, and a fault
-that ends one crawler touching no other. Its price, measured (``make bench-polling``): a
-no-change poll costs about 30 ms of CPU in ``monitor run`` all told (scheduler job, due
-check, run record, crawler, conditional GET, health), against about 2 s for a child process;
-profiled, building the ``Crawler`` (Scrapy deep-copies its settings) and its middlewares is
-the largest single part. A spider fed from a queue (``spider_idle`` + ``DontCloseSpider``)
-would save that part at the cost of re-implementing those guarantees per request.
+own ``Retry-After`` and robots state, its own run record, and a fault that ends one crawler
+touching no other. Its price, measured (``make bench-polling``, 2,000 feeds every 5 minutes):
+a no-change poll costs about 18 ms of CPU in ``monitor run`` all told (scheduler job, run
+record, crawler, conditional GET, health, and the dispatch and rule-check jobs), against
+about 2 s for a child process. Most of it is now Scrapy building the crawler, its engine,
+middlewares and extensions. What was cut (it was 31.5 ms, and 54 ms on a busier machine):
+the dispatch and rule-check jobs loading every rule at every run (``monitor.ops.kept``);
+Scrapy's deep copy of the settings per crawler (the template is a ``TemplateSettings``,
+``monitor.crawl.pollsettings``); the runner's merge; Scrapy's RemoteControl server, its
+per-poll source parse for a generator warning, the stats dump and log counter
+(``ENGINE_SETTINGS``); four of six transactions per poll (below); and APScheduler's
+database round trips per job run (``monitor.ops.jobstore``). A spider fed from a queue
+(``spider_idle`` + ``DontCloseSpider``) would save most of the rest at the cost of
+re-implementing those guarantees per request.
 
 What the crawls share is what made a child expensive: the ``Config`` (loaded once), the
 ``Database`` (its connection pool stays open), robots.txt per host with its expiry
@@ -28,10 +36,13 @@ loads the rules at all.
 Per source: at most one poll of a source runs at a time (a second is ``skipped``); each poll
 has its time limit (Scrapy's ``CLOSESPIDER_TIMEOUT`` at ``crawl.timeout``, then the engine
 closes the crawler ``page_timeout`` + ``GRACE`` later, and gives up on it 10 s after that);
-its run is opened here (``start_run``) and settled like a child's (``monitor.crawl.outcome``:
-health, adaptive polling, the operator's notice). At most ``max_crawls`` polls run at once;
-the others wait in a queue. ``stop`` starts no queued poll, stops the running ones (they are
-recorded ``interrupted``) and waits for them.
+its run is opened here, in one transaction with the due check (``submit(if_due=True)``:
+adaptive polling, ``Retry-After``) and what the spider needs (the feed's validators, the last
+complete crawl), handed to the crawl in its ``PollRecord``; the pipeline leaves how the crawl
+ended on that record, and the run is closed with it and settled like a child's in one more
+transaction (``monitor.crawl.outcome``: health, adaptive polling, the operator's notice).
+At most ``max_crawls`` polls run at once; the others wait in a queue. ``stop`` starts no
+queued poll, stops the running ones (they are recorded ``interrupted``) and waits for them.
 
 The address guard's resolver (``GuardedResolver``) is the reactor's, so it is shared by every
 crawl of the process: it allows private addresses if any configured source does (the
