@@ -77,6 +77,10 @@ class NewsSpider(scrapy.Spider):
         spider.sitemap_budget = spider.max_entries  # child sitemaps it may still fetch
         spider.link_filter = LinkFilter(spider.source.follow, spider.source.deny)
         spider.database = context.database  # shared with the pipeline; closed at spider_closed
+        record = CrawlContext.poll(crawler)
+        if record is not None:  # the engine read them when it opened this poll's run
+            spider.validators, spider.complete_at = record.validators, record.complete_at
+            return spider
         with spider.database.transaction() as session:
             spider.validators = validators_for(session, [spider.source.url]).get(spider.source.url)
             spider.complete_at = last_complete(session, spider.source.name)

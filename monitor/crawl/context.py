@@ -11,11 +11,17 @@ In the long-lived engine (``monitor.crawl.engine``) every crawl of the process s
 context instead, handed to each crawler with ``share``: the config is loaded once, the
 database stays open between crawls, robots.txt is cached per host across crawls (``robots``)
 and fetched pages go to the engine's ingest worker (``ingest``), off the reactor thread.
+Each crawl of the engine also gets its own ``PollRecord``: the engine opens the poll's run
+and reads what the spider needs (the feed's validators, the last complete crawl) in one
+transaction, and the pipeline leaves how the crawl ended (``RunEnd``) for the engine to
+record with the source's health in one more, instead of a transaction of its own each.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from scrapy import signals
@@ -23,6 +29,7 @@ from scrapy import signals
 from monitor.config.model import Config, load_config
 from monitor.errors import MonitorError
 from monitor.store.database import Database
+from monitor.store.runs import RunEnd, Validators
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -32,6 +39,23 @@ if TYPE_CHECKING:
     from monitor.crawl.politeness import RobotsCache
 
 _ATTRIBUTE = "monitor_context"  # where the context is kept on the crawler
+_POLL = "monitor_poll"  # where the engine keeps the crawl's ``PollRecord``
+
+
+@dataclass(slots=True)
+class PollRecord:
+    """One crawl of the engine and its run record: opened by the engine, ended by the pipeline.
+
+    The engine opens the run (``run_id``, begun now) with what the spider needs to know;
+    the pipeline sets ``end`` when the crawl closes, and the engine records it with the
+    source's health (``monitor.crawl.outcome.settle_run``). A crawl that never closes
+    leaves ``end`` unset: its run is then closed as lost.
+    """
+
+    run_id: int
+    validators: Validators | None  # of the source's URL, for the conditional GET
+    complete_at: datetime | None  # when the last crawl without any failure started
+    end: RunEnd | None = None
 
 
 class PageSink(Protocol):
@@ -57,9 +81,19 @@ class CrawlContext:
         self.robots = robots
         self.ingest = ingest
 
-    def share(self, crawler: Crawler) -> None:
-        """Make this (the engine's) context the crawler's; the engine closes the database itself."""
+    def share(self, crawler: Crawler, record: PollRecord | None = None) -> None:
+        """Make this (the engine's) context the crawler's, with its poll's ``record``.
+
+        The engine closes the database itself.
+        """
         setattr(crawler, _ATTRIBUTE, self)
+        setattr(crawler, _POLL, record)
+
+    @staticmethod
+    def poll(crawler: Crawler) -> PollRecord | None:
+        """The crawler's ``PollRecord`` when the engine runs it (None in a crawl process of its own)."""
+        record: PollRecord | None = getattr(crawler, _POLL, None)
+        return record
 
     @classmethod
     def existing(cls, crawler: Crawler) -> CrawlContext | None:

@@ -4,19 +4,27 @@
 crawl: about 3.5 s of CPU before the first request, so two cores watch about 200 feeds at a
 5-minute interval. ``CrawlEngine`` keeps one Twisted reactor (Scrapy's asyncio reactor)
 running in a thread of this process, started once and never restarted (a Twisted reactor
-cannot be), and runs each poll as a ``Crawler`` of the ``news`` spider through Scrapy's
-``CrawlerRunner``, with the source's own settings (``crawl_settings``).
+cannot be), and runs each poll as a ``Crawler`` of the ``news`` spider, started as is (not
+through a ``CrawlerRunner``, which would merge its settings into the crawler's once more),
+with the source's own settings (``crawl_settings``).
 
 One ``Crawler`` per poll rather than one long-lived spider fed from a queue, because it keeps
 every per-source guarantee of the child-process crawl as it is: the source's own settings
 (User-Agent, ``allow_private``, limits), its own stats, its own ``CLOSESPIDER_TIMEOUT``, its
-own ``Retry-After`` and robots state, its run record closed by the same pipeline, and a fault
-that ends one crawler touching no other. Its price, measured (``make bench-polling``): a
-no-change poll costs about 30 ms of CPU in ``monitor run`` all told (scheduler job, due
-check, run record, crawler, conditional GET, health), against about 2 s for a child process;
-profiled, building the ``Crawler`` (Scrapy deep-copies its settings) and its middlewares is
-the largest single part. A spider fed from a queue (``spider_idle`` + ``DontCloseSpider``)
-would save that part at the cost of re-implementing those guarantees per request.
+own ``Retry-After`` and robots state, its own run record, and a fault that ends one crawler
+touching no other. Its price, measured (``make bench-polling``, 2,000 feeds every 5 minutes):
+a no-change poll costs about 18 ms of CPU in ``monitor run`` all told (scheduler job, run
+record, crawler, conditional GET, health, and the dispatch and rule-check jobs), against
+about 2 s for a child process. Most of it is now Scrapy building the crawler, its engine,
+middlewares and extensions. What was cut (it was 31.5 ms, and 54 ms on a busier machine):
+the dispatch and rule-check jobs loading every rule at every run (``monitor.ops.kept``);
+Scrapy's deep copy of the settings per crawler (the template is a ``TemplateSettings``,
+``monitor.crawl.pollsettings``); the runner's merge; Scrapy's RemoteControl server, its
+per-poll source parse for a generator warning, the stats dump and log counter
+(``ENGINE_SETTINGS``); four of six transactions per poll (below); and APScheduler's
+database round trips per job run (``monitor.ops.jobstore``). A spider fed from a queue
+(``spider_idle`` + ``DontCloseSpider``) would save most of the rest at the cost of
+re-implementing those guarantees per request.
 
 What the crawls share is what made a child expensive: the ``Config`` (loaded once), the
 ``Database`` (its connection pool stays open), robots.txt per host with its expiry
@@ -28,10 +36,13 @@ reactor, and a poll that fetches no article never loads the rules at all.
 Per source: at most one poll of a source runs at a time (a second is ``skipped``); each poll
 has its time limit (Scrapy's ``CLOSESPIDER_TIMEOUT`` at ``crawl.timeout``, then the engine
 closes the crawler ``page_timeout`` + ``GRACE`` later, and gives up on it 10 s after that);
-its run is opened here (``start_run``) and settled like a child's (``monitor.crawl.outcome``:
-health, adaptive polling, the operator's notice). At most ``max_crawls`` polls run at once;
-the others wait in a queue. ``stop`` starts no queued poll, stops the running ones (they are
-recorded ``interrupted``) and waits for them.
+its run is opened here, in one transaction with the due check (``submit(if_due=True)``:
+adaptive polling, ``Retry-After``) and what the spider needs (the feed's validators, the last
+complete crawl), handed to the crawl in its ``PollRecord``; the pipeline leaves how the crawl
+ended on that record, and the run is closed with it and settled like a child's in one more
+transaction (``monitor.crawl.outcome``: health, adaptive polling, the operator's notice).
+At most ``max_crawls`` polls run at once; the others wait in a queue. ``stop`` starts no
+queued poll, stops the running ones (they are recorded ``interrupted``) and waits for them.
 
 The address guard's resolver (``GuardedResolver``) is the reactor's, so it is shared by every
 crawl of the process: it allows private addresses if any configured source does (the
@@ -52,35 +63,48 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerRunner
+from scrapy.crawler import Crawler
 from scrapy.settings import Settings
+from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
 from monitor.config.model import Config, Source
 from monitor.crawl import settings as crawl_defaults
-from monitor.crawl.context import CrawlContext
+from monitor.crawl.context import CrawlContext, PollRecord
+from monitor.crawl.health import is_due
 from monitor.crawl.outcome import INTERRUPTED, CrawlResult, settle_run
 from monitor.crawl.politeness import RobotsCache
+from monitor.crawl.pollsettings import TemplateSettings
 from monitor.crawl.safety import GuardedResolver
 from monitor.crawl.settings import crawl_settings
 from monitor.crawl.sharedingest import SharedIngest
 from monitor.store.database import Database
 from monitor.store.models import CrawlRun
-from monitor.store.runs import start_run
+from monitor.store.runs import health_of, start_run, validators_for
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds past a crawl's own time limit before the engine closes it
 ABANDON = 10.0  # seconds a crawler closed at its hard limit may take before it is given up
 MAX_CRAWLS = 32  # polls running at once; the others queue
-# What a crawl in a shared process must not do: measure the process's memory as its own or
-# log its stats every minute.
+# What a crawl in a shared process must not do: measure the process's memory as its own, log
+# its stats every minute, or format them all at its end (each poll's figures are in its run).
+# Nor what is paid again at every poll for nothing monitor uses: reading and parsing the
+# spider's source to warn about a generator returning a value (Scrapy caches the answer per
+# bound method, that is per poll), and a log handler per crawl counting log lines by level.
 ENGINE_SETTINGS: dict[str, object] = {
     "MEMUSAGE_ENABLED": False,
     "LOGSTATS_INTERVAL": 0,
-    # The crawls run in the process that schedules them: no parent to outlive.
-    "EXTENSIONS": {**crawl_defaults.EXTENSIONS, "monitor.crawl.parentwatch.ParentWatch": None},
+    "STATS_DUMP": False,
+    "WARN_ON_GENERATOR_RETURN_VALUE": False,
+    "EXTENSIONS": {
+        **crawl_defaults.EXTENSIONS,
+        # The crawls run in the process that schedules them: no parent to outlive.
+        "monitor.crawl.parentwatch.ParentWatch": None,
+        "scrapy.extensions.logcount.LogCount": None,
+    },
 }
 _reactor_ready = threading.Event()
 _reactor_lock = threading.Lock()
@@ -147,7 +171,8 @@ class _Poll:
     source: Source
     future: Future[CrawlResult]
     timeout: float
-    run_id: int = 0
+    if_due: bool = False  # poll only if adaptive polling and Retry-After allow it now
+    record: PollRecord | None = None
     started: float = 0.0
     crawler: Crawler | None = None
     lost: str | None = None  # why the engine gave the crawler up (time limit, shutdown)
@@ -177,7 +202,7 @@ class CrawlEngine:
         self.ingest = SharedIngest(config, self.database)
         self.context = CrawlContext(config, self.database, robots=self.robots, ingest=self.ingest)
         self.extra = {**ENGINE_SETTINGS, **(settings or {})}
-        self.settings = Settings()
+        self.settings = TemplateSettings()  # each Crawler's copy of it is cheap (monitor.crawl.pollsettings)
         self.settings.setmodule(crawl_defaults, priority="project")
         self.settings.update(self.extra, priority="cmdline")
         self.queue: deque[_Poll] = deque()
@@ -185,17 +210,23 @@ class CrawlEngine:
         self.stopping = False
         self.closing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitor-crawl-end")
         self.reactor = start_reactor()
-        self.runner = CrawlerRunner(self.settings)
-        self.spider = self.runner.spider_loader.load("news")
+        self.spider = get_spider_loader(self.settings).load("news")
         allow_private = any(source.allow_private for source in config.sources)
         in_reactor(_install_resolver, self.settings, allow_private)
         self._close_orphans()
 
-    def submit(self, source: Source, *, timeout: float | None = None) -> Future[CrawlResult]:
-        """Queue a poll of ``source``; the future holds its ``CrawlResult``."""
+    def submit(
+        self, source: Source, *, timeout: float | None = None, if_due: bool = False
+    ) -> Future[CrawlResult]:
+        """Queue a poll of ``source``; the future holds its ``CrawlResult``.
+
+        ``if_due``: a source that adaptive polling or a ``Retry-After`` says is not due yet
+        is not polled (the result is ``skipped``, without a run); this is checked in the
+        transaction that opens the poll's run.
+        """
         crawl = self.config.crawl
         limit = timeout if timeout is not None else crawl.timeout + crawl.page_timeout + GRACE
-        poll = _Poll(source, Future(), limit)
+        poll = _Poll(source, Future(), limit, if_due)
         self.reactor.callFromThread(self._enqueue, poll)
         return poll.future
 
@@ -248,20 +279,27 @@ class CrawlEngine:
         poll.started = time.monotonic()
         try:
             with self.database.transaction() as session:
-                poll.run_id = start_run(session, source.name, datetime.now(UTC))
+                record = _open(session, source, datetime.now(UTC), if_due=poll.if_due)
+            if record is None:
+                poll.future.set_result(_unstarted(source.name, "not due yet", "skipped"))
+                return
+            poll.record = record
             # The template takes this crawl's values (the same keys every time) and the Crawler
-            # copies it: one deep copy of Scrapy's settings per poll, not two.
-            per_crawl = {**crawl_settings(self.config, source), "MONITOR_RUN_ID": poll.run_id, **self.extra}
+            # copies it: one copy of Scrapy's settings per poll, not two.
+            per_crawl = {**crawl_settings(self.config, source), "MONITOR_RUN_ID": record.run_id, **self.extra}
             self.settings.update(per_crawl, priority="cmdline")
             crawler = Crawler(self.spider, self.settings)
         except Exception as exc:  # the database is unreachable: the caller hears of it
             poll.future.set_exception(exc)
             return
-        self.context.share(crawler)
+        self.context.share(crawler, record)
         poll.crawler = crawler
         self.active[source.name] = poll
         poll.timer = self.reactor.callLater(poll.timeout, self._expire, poll)
-        self.runner.crawl(crawler, source=source.name).addBoth(self._ended, poll)
+        # Started as is, not through a CrawlerRunner: the runner would merge its settings (the
+        # very template the crawler's were copied from) into the crawler's, about 300 settings
+        # set again per poll to the values they have.
+        crawler.crawl(source=source.name).addBoth(self._ended, poll)
 
     def _ended(self, outcome: object, poll: _Poll) -> None:
         if poll.timer is not None and poll.timer.active():
@@ -303,15 +341,17 @@ class CrawlEngine:
 
     # -- in a closing thread ---------------------------------------------------------------
     def _settle(self, poll: _Poll) -> None:
+        assert poll.record is not None
         try:
             result = settle_run(
                 self.config,
                 self.database,
                 poll.source,
-                poll.run_id,
+                poll.record.run_id,
                 time.monotonic() - poll.started,
                 lost=poll.lost,
                 stopped=self.stopping,
+                end=poll.record.end,
             )
         except BaseException as exc:
             poll.future.set_exception(exc)
@@ -326,6 +366,19 @@ class CrawlEngine:
             names = set(session.scalars(select(CrawlRun.source).where(CrawlRun.status == "running")))
         for name in names:
             close_orphaned_runs(self.database, name)
+
+
+def _open(session: Session, source: Source, now: datetime, *, if_due: bool) -> PollRecord | None:
+    """Open a poll's run with what its spider needs; None if ``if_due`` and the source is not due.
+
+    One transaction instead of three (the due check, the run, the spider's reads): the
+    source's health row says whether it is due and when its last complete crawl was.
+    """
+    health = health_of(session, source.name)
+    if if_due and not is_due(health, now):
+        return None
+    validators = validators_for(session, [source.url]).get(source.url)
+    return PollRecord(start_run(session, source.name, now), validators, health.last_complete_at)
 
 
 def _close(crawler: Crawler, reason: str) -> None:

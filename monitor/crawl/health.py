@@ -61,6 +61,14 @@ def next_interval(source: Source, gap: float | None) -> int | None:
     return int(min(max(gap / 2, lowest), highest))
 
 
+def uses_times(source: Source, operator: OperatorSettings | None) -> bool:
+    """Whether ``record_run`` looks at the source's article times (else they need not be read).
+
+    Only adaptive polling (``next_interval``) and the operator's silence notice use them.
+    """
+    return operator is not None or (source.max_interval is not None and source.schedule.every is not None)
+
+
 def is_due(health: SourceHealth | None, now: datetime) -> bool:
     """Whether a scheduled crawl should run now (adaptive polling and Retry-After say so)."""
     return health is None or health.next_due_at is None or health.next_due_at <= now

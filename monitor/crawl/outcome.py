@@ -6,6 +6,10 @@ and call ``settle_run`` after it: a run the crawl could not close itself (killed
 out, stopped by shutdown) is closed here, the source's ``source_health`` is updated
 (``monitor.crawl.health``) and the operator hears through apprise (``monitor.notify.send``)
 when a source starts failing, goes quiet or recovers.
+
+The engine's crawls leave how they ended (``RunEnd``) to be recorded here, in the same
+transaction as the health. The source's recent article times are read only when something
+uses them: adaptive polling (``max_interval``) or the operator's silence notice.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.config.model import Config, Source
-from monitor.crawl.health import Notice, record_run
+from monitor.crawl.health import Notice, record_run, uses_times
 from monitor.crawl.quality import record_quality
 from monitor.errors import NotifyError
 from monitor.store.database import Database
-from monitor.store.runs import article_times, finish_run, get_run, health_of, stored_since
+from monitor.store.runs import RunEnd, article_times, close_run, finish_run, get_run, health_of, stored_since
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted"  # a crawl that shutdown stopped: neither a failure nor a success
@@ -57,14 +61,18 @@ def settle_run(
     *,
     lost: str | None,
     stopped: bool,
+    end: RunEnd | None = None,
 ) -> CrawlResult:
     """Close run ``run_id`` if the crawl could not, update the source's health, tell the operator.
 
-    ``lost`` says why a run still ``running`` lost its crawl (it is closed as failed with
-    that error); ``stopped``: monitor's shutdown stopped the crawl, which is then
-    ``interrupted`` unless it finished ``ok``.
+    ``end``: how the crawl ended, as its pipeline saw it, when the pipeline left it to be
+    recorded here (the engine's crawls). ``lost`` says why a run still ``running`` lost its
+    crawl (it is closed as failed with that error); ``stopped``: monitor's shutdown stopped
+    the crawl, which is then ``interrupted`` unless it finished ``ok``.
     """
     with database.transaction() as session:
+        if end is not None:
+            close_run(session, run_id, source.name, source.url, end, datetime.now(UTC))
         run = get_run(session, run_id)
         assert run is not None
         if stopped and run.status != "ok":  # stopped by shutdown: not the source's fault
@@ -103,7 +111,7 @@ def settle_run(
         notice = quality = None
         if run.status not in ("skipped", INTERRUPTED):  # neither says anything of the source
             health = health_of(session, source.name)
-            times = article_times(session, source.name)
+            times = article_times(session, source.name) if uses_times(source, config.operator) else []
             notice = record_run(health, run, source, times, config.operator, datetime.now(UTC))
             if config.operator is not None:
                 quality = record_quality(session, health)

@@ -19,6 +19,10 @@ ingest worker (``CrawlContext.ingest``): pages go there, so parsing, matching an
 run off the reactor thread and the rules are compiled once for every crawl of the process;
 a poll that fetches no page loads nothing.
 
+The engine opens the run of each of its crawls itself, and records how the crawl ended
+(``RunEnd``, which the pipeline leaves on the crawl's ``PollRecord``) together with the
+source's health: one transaction fewer at each end of a poll.
+
 Conditional-GET validators are kept only after a crawl without failures: a page that
 failed must not hide behind a 304 next time.
 """
@@ -43,12 +47,11 @@ from monitor.errors import MonitorError
 from monitor.store.database import Database
 from monitor.store.runs import (
     Failure,
+    RunEnd,
     Validators,
     begin_run,
-    finish_run,
-    forget_validators,
+    close_run,
     record_failures,
-    save_validators,
     start_run,
 )
 
@@ -65,7 +68,10 @@ class StoragePipeline:
         self.crawler = crawler
         self.config = config
         self.database = database  # the crawl's, shared with the spider (closed at spider_closed)
+        self.record = CrawlContext.poll(crawler)  # the engine's crawl: it opens and records the run
         self.run_id: int | None = crawler.settings.getint("MONITOR_RUN_ID") or None
+        if self.record is not None:
+            self.run_id = self.record.run_id
         workers = crawler.settings.getint("MONITOR_WORKERS", -1)
         self.workers = config.crawl.workers if workers < 0 else workers
         self.ingester: Ingester | None = None
@@ -97,11 +103,12 @@ class StoragePipeline:
     def open_spider(self) -> None:
         """Open the run record (unless the parent did), start the ingest workers or Ingester."""
         self.opened = time.monotonic()
-        with self.database.transaction() as session:
-            if self.run_id is None:
-                self.run_id = start_run(session, self.source.name, datetime.now(UTC))
-            else:  # the parent opened it before starting this process: the crawl starts now
-                begin_run(session, self.run_id, datetime.now(UTC))
+        if self.record is None:  # (the engine opened the run as it started this crawl)
+            with self.database.transaction() as session:
+                if self.run_id is None:
+                    self.run_id = start_run(session, self.source.name, datetime.now(UTC))
+                else:  # the parent opened it before starting this process: the crawl starts now
+                    begin_run(session, self.run_id, datetime.now(UTC))
         if self.sink is not None:  # the engine's worker ingests: nothing to load here
             return
         if self.workers > 0:  # this process fetches, the workers parse, match and store
@@ -212,23 +219,20 @@ class StoragePipeline:
             status = "partial"
             error = f"{failed} of {failed + healthy} article page(s) failed: {_summary(reasons)}"
         assert self.run_id is not None
-        now = datetime.now(UTC)
+        end = RunEnd(
+            status,
+            error,
+            pages=pages,
+            stored=self.counts.stored,
+            failed=failed + (self.entry_failure is not None),
+            retry_after=int(stats.get_value("monitor/retry_after", 0) or 0) or None if stats else None,
+            validators=self.validators,
+        )
+        if self.record is not None:  # the engine records it with the source's health
+            self.record.end = end
+            return
         with self.database.transaction() as session:
-            if status == "ok":
-                save_validators(session, self.source.name, self.validators, now)
-            else:
-                forget_validators(session, [self.source.url])
-            finish_run(
-                session,
-                self.run_id,
-                now,
-                pages=pages,
-                stored=self.counts.stored,
-                failed=failed + (self.entry_failure is not None),
-                error=error,
-                status=status,
-                retry_after=int(stats.get_value("monitor/retry_after", 0) or 0) or None if stats else None,
-            )
+            close_run(session, self.run_id, self.source.name, self.source.url, end, datetime.now(UTC))
 
 
 def _summary(reasons: Counter[str]) -> str:

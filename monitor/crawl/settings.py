@@ -58,9 +58,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5  # RFC 9309 follows five for robots.txt; a longer chain is a loop
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-# Scrapy 2.19's remote control runs Python sent to an HTTP port of each crawl (with a token
-# in a job file): a way into the process that monitor does not use, and an HTTP server and
-# a file written for every poll of the crawl engine.
+# Scrapy 2.19's RemoteControl extension is on by default: every crawl would start an HTTP
+# server on localhost that runs Python code sent to it (behind a token written to a file in
+# the user's state folder). Nothing of monitor uses it, and in monitor run's engine it cost a
+# server start, a file write and a teardown per poll.
 REMOTE_CONTROL_ENABLED = False
 CLOSESPIDER_TIMEOUT = _defaults.timeout
 LOG_LEVEL = "WARNING"

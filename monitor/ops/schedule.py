@@ -1,22 +1,25 @@
 """``monitor run``: APScheduler 3.x jobs for crawls and the alert dispatcher.
 
-APScheduler keeps its jobs in the same database (its SQLAlchemy job store), so a restart
-resumes the schedule. It pickles each job's function reference and arguments: the jobs
-below are module-level functions taking only plain strings, and their names must stay
-stable (a job that cannot be unpickled is deleted by the job store). ``coalesce`` merges
-a backlog into one run, ``max_instances=1`` forbids overlapping crawls of one source, and
-``misfire_grace_time=None`` (no limit, instead of APScheduler's 1 s) so a crawl missed while
-the process was busy or down still runs.
+APScheduler keeps its jobs in the same database (the table of its SQLAlchemy job store), so
+a restart resumes the schedule; ``monitor.ops.jobstore`` serves them from memory and writes
+a job's new run time within a second rather than at every run. It pickles each job's
+function reference and arguments: the jobs below are module-level functions taking only
+plain strings, and their names must stay stable (a job that cannot be unpickled is deleted
+by the job store). ``coalesce`` merges a backlog into one run, ``max_instances=1`` forbids
+overlapping crawls of one source, and ``misfire_grace_time=None`` (no limit, instead of
+APScheduler's 1 s) so a crawl missed while the process was busy or down still runs.
 
 Crawls run in one long-lived Scrapy engine in this process (``monitor.crawl.engine``,
-``crawl.in_process``, the default): a crawl job checks that the source is due and hands
-the poll to the engine, without waiting for it, so a few scheduler threads keep thousands of
-sources polling; a poll that stored articles asks the dispatch job to run at once. With
-``in_process: false`` each crawl is a ``scrapy crawl`` child process (``monitor.crawl.runner``),
-and with ``scrapyd`` configured the crawls go to scrapyd as before. A source new to the job
-store is first polled at a place in its interval given by its rank among the new sources, so
-that thousands of sources do not all start at once (a few sources still start within
-seconds); after that each keeps its own interval.
+``crawl.in_process``, the default): a crawl job hands the poll to the engine without
+waiting for it (the engine checks that the source is due in the transaction that opens its
+run), so a few scheduler threads keep thousands of sources polling; a poll that stored
+articles asks the dispatch job to run at once. The dispatch and rule-check jobs keep what
+they loaded between runs (``monitor.ops.kept``). With ``in_process: false`` each crawl is a
+``scrapy crawl`` child process (``monitor.crawl.runner``), and with ``scrapyd`` configured
+the crawls go to scrapyd as before. A source new to the job store is first polled at a
+place in its interval given by its rank among the new sources, so that thousands of
+sources do not all start at once (a few sources still start within seconds); after that
+each keeps its own interval.
 
 The job store must not be shared by two running schedulers (APScheduler's FAQ), so one
 scheduler is active per database (``monitor.store.locks``): on PostgreSQL further ``monitor run``
@@ -36,7 +39,6 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
@@ -48,7 +50,6 @@ from monitor.config.model import Config, Schedule, Source, load_config
 from monitor.config.values import cron_trigger
 from monitor.crawl import scrapyd
 from monitor.crawl.engine import CrawlEngine
-from monitor.crawl.health import is_due
 from monitor.crawl.outcome import INTERRUPTED, CrawlResult
 from monitor.crawl.runner import (
     allow_children,
@@ -57,12 +58,12 @@ from monitor.crawl.runner import (
     stopping,
 )
 from monitor.errors import StorageError
-from monitor.notify import Dispatcher
+from monitor.ops.jobstore import KeptJobStore
+from monitor.ops.kept import KeptDispatcher, RuleCheck
 from monitor.ops.metrics import serve_metrics
 from monitor.store.database import Database
 from monitor.store.locks import Lock, scheduler_lock
 from monitor.store.outage import Outage, is_unreachable
-from monitor.store.runs import health_of
 from monitor.watch.state import running_rules
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ JOB_PREFIX = "crawl:"
 DISPATCH_JOB = "dispatch"
 RULES_JOB = "rules"
 _rule_reports: dict[str, str] = {}  # config path -> the rule errors last logged
+_rule_check = RuleCheck()  # the rule files as last checked: unchanged files are not loaded again
+_dispatcher = KeptDispatcher()  # one dispatcher between dispatch runs (guarded by _dispatch_lock)
 STANDBY_POLL = 2.0  # seconds between a standby's tries of the scheduler lock
 _dispatch_lock = threading.Lock()  # one dispatcher per process (run_dispatch_job)
 _dispatch_wanted = threading.Event()
@@ -147,11 +150,11 @@ def _crawl_job(config_path: str, source_name: str) -> None:
 
 
 def _poll(engine: CrawlEngine, config: Config, config_path: str, source: Source) -> None:
-    """Hand a poll of ``source`` to the engine if it is due; do not wait for it."""
-    with engine.database.transaction() as session:
-        due = is_due(health_of(session, source.name), datetime.now(UTC))
-    if not due:  # adaptive polling or a Retry-After says not yet
-        return
+    """Hand a poll of ``source`` to the engine, polled if it is due; do not wait for it.
+
+    Whether it is due (adaptive polling, a ``Retry-After``) the engine checks in the
+    transaction that opens the poll's run.
+    """
 
     def done(future: Future[CrawlResult]) -> None:
         try:
@@ -167,7 +170,7 @@ def _poll(engine: CrawlEngine, config: Config, config_path: str, source: Source)
         if result.stored:
             _dispatch_now()
 
-    engine.submit(source).add_done_callback(done)
+    engine.submit(source, if_due=True).add_done_callback(done)
 
 
 def _dispatch_now() -> None:
@@ -191,8 +194,12 @@ def run_rules_job(config_path: str) -> None:
 
 def _rules_job(config_path: str) -> None:
     config = _config(config_path)
+    key = _rule_check.changed(config_path, config)
+    if key is None:  # the files this check has seen already: nothing new to store or log
+        return
     with Database.open(config.database_url) as database:
         _, errors = running_rules(database, config.rule_paths)
+    _rule_check.done(config_path, key)
     report = "\n".join(str(error) for error in errors)
     if report == _rule_reports.get(config_path, ""):
         return
@@ -209,7 +216,8 @@ def run_dispatch_job(config_path: str) -> None:
     One dispatch at a time per process: the dispatch job and the dispatch after each crawl
     would otherwise send side by side, and a kill of the process would then cut two sends
     short (two duplicates) instead of one. A dispatch asked for while one runs is not lost:
-    the running one goes round once more.
+    the running one goes round once more. The dispatcher is kept between runs
+    (``monitor.ops.kept``) until monitor.yaml or the rule files change.
     """
     _dispatch_wanted.set()
     while _dispatch_wanted.is_set():  # checked after the lock is released: no request is missed
@@ -218,9 +226,7 @@ def run_dispatch_job(config_path: str) -> None:
         try:
             _dispatch_wanted.clear()
             with _outage_tolerant():
-                config = _config(config_path)
-                with Database.open(config.database_url) as database:
-                    Dispatcher.from_config(database, config).dispatch_due()  # also sends due digests
+                _dispatcher.get(_config(config_path)).dispatch_due()  # also sends due digests
         finally:
             _dispatch_lock.release()
 
@@ -246,6 +252,10 @@ class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
         if self.state == STATE_STOPPED:
             return None
         wait: float | None = super()._process_jobs()
+        for store in self._jobstores.values():  # wake up to write a job store's pending rows
+            due = store.flush_due() if isinstance(store, KeptJobStore) else None
+            if due is not None:
+                wait = due if wait is None else min(wait, due)
         return wait
 
 
@@ -255,7 +265,7 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
         raise ValueError("the scheduler needs a Config loaded from a file")
     url = driver_url(config.database_url)
     scheduler = _Scheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
+        jobstores={"default": KeptJobStore(url=url, tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
@@ -469,3 +479,5 @@ def _lead(
             scheduler.pause()  # no new job starts while the executors shut down
             scheduler.shutdown(wait=True)
         _scheduler = None
+        with _dispatch_lock:
+            _dispatcher.close()

@@ -36,6 +36,19 @@ class Validators:
     last_modified: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """How a crawl ended, as its pipeline saw it: what ``close_run`` records of it."""
+
+    status: str  # ok, partial, failed, skipped or interrupted
+    error: str | None
+    pages: int
+    stored: int
+    failed: int
+    retry_after: int | None
+    validators: dict[str, Validators]  # served by the source's URLs; kept only after an ok crawl
+
+
 def start_run(session: Session, source: str, now: datetime) -> int:
     """Open a crawl-run record; returns its id."""
     run = CrawlRun(source=source, started_at=now, status="running")
@@ -65,6 +78,29 @@ def finish_run(
     run = session.get_one(CrawlRun, run_id)
     run.finished_at, run.pages_fetched, run.articles_stored = now, pages, stored
     run.pages_failed, run.status, run.error, run.retry_after = failed, status, error, retry_after
+
+
+def close_run(session: Session, run_id: int, source: str, url: str, end: RunEnd, now: datetime) -> None:
+    """Record how run ``run_id`` of ``source`` ended, and the validators of its conditional GETs.
+
+    Validators are kept only after a crawl without failures: a page that failed must not
+    hide behind a 304 next time (the source's ``url`` is then fetched in full).
+    """
+    if end.status == "ok":
+        save_validators(session, source, end.validators, now)
+    else:
+        forget_validators(session, [url])
+    finish_run(
+        session,
+        run_id,
+        now,
+        pages=end.pages,
+        stored=end.stored,
+        failed=end.failed,
+        error=end.error,
+        status=end.status,
+        retry_after=end.retry_after,
+    )
 
 
 def get_run(session: Session, run_id: int) -> CrawlRun | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -57,3 +58,36 @@ sources:
     assert all(run.finished_at is not None for run in runs)
     assert health["down"].consecutive_failures == 1
     assert health["feed"].consecutive_failures == 0
+
+
+def test_a_poll_asked_for_if_due_is_skipped_without_a_run_while_the_source_is_not_due(
+    tmp_path: Path, demo_site: SiteServer
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"""\
+database: sqlite:///{tmp_path / "monitor.db"}
+rules: ['{ROOT / "rules"}']
+sources:
+  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    source = config.source("feed")
+    database = Database.open(config.database_url)
+    engine = CrawlEngine(config)
+    try:
+        assert engine.submit(source, if_due=True).result(timeout=60).status == "ok"  # no health yet: due
+        with database.transaction() as session:
+            session.get_one(SourceHealth, "feed").next_due_at = datetime.now(UTC) + timedelta(hours=1)
+        waiting = engine.submit(source, if_due=True).result(timeout=60)
+        forced = engine.submit(source).result(timeout=60)  # a poll asked for without if_due runs
+    finally:
+        engine.stop()
+    with database.transaction() as session:
+        runs = list(session.scalars(select(CrawlRun)))
+    database.close()
+    assert (waiting.status, waiting.error) == ("skipped", "not due yet")
+    assert forced.status == "ok"
+    assert len(runs) == 2  # the skipped poll opened no run
