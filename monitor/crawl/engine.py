@@ -41,8 +41,9 @@ adaptive polling, ``Retry-After``) and what the spider needs (the feed's validat
 complete crawl), handed to the crawl in its ``PollRecord``; the pipeline leaves how the crawl
 ended on that record, and the run is closed with it and settled like a child's in one more
 transaction (``monitor.crawl.outcome``: health, adaptive polling, the operator's notice).
-At most ``max_crawls`` polls run at once; the others wait in a queue. ``stop`` starts no
-queued poll, stops the running ones (they are recorded ``interrupted``) and waits for them.
+At most ``max_crawls`` polls run at once, one per host (``_pump``); the others wait in a
+queue. ``stop`` starts no queued poll, stops the running ones (they are recorded
+``interrupted``) and waits for them.
 
 The address guard's resolver (``GuardedResolver``) is the reactor's, so it is shared by every
 crawl of the process: it allows private addresses if any configured source does (the
@@ -62,6 +63,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.settings import Settings
@@ -207,6 +209,7 @@ class CrawlEngine:
         self.settings.update(self.extra, priority="cmdline")
         self.queue: deque[_Poll] = deque()
         self.active: dict[str, _Poll] = {}
+        self.hosts: set[str] = set()  # hosts of the running polls (one poll per host at a time)
         self.stopping = False
         self.closing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitor-crawl-end")
         self.reactor = start_reactor()
@@ -271,8 +274,21 @@ class CrawlEngine:
             self._pump()
 
     def _pump(self) -> None:
+        """Start queued polls while there is room, oldest first, one per host at a time.
+
+        Each crawl keeps to ``crawl.per_domain`` requests in flight per host, but two crawls
+        of one host (a site's feed and its sitemap, its section pages) would not know of each
+        other: a poll whose host is being crawled waits for it, so a site never gets more
+        than ``per_domain`` of our requests at once, however many of its sources are due.
+        """
+        passed: list[_Poll] = []
         while self.queue and len(self.active) < self.max_crawls and not self.stopping:
-            self._launch(self.queue.popleft())
+            poll = self.queue.popleft()
+            if host_of(poll.source) in self.hosts:
+                passed.append(poll)
+            else:
+                self._launch(poll)
+        self.queue.extendleft(reversed(passed))
 
     def _launch(self, poll: _Poll) -> None:
         source = poll.source
@@ -295,6 +311,7 @@ class CrawlEngine:
         self.context.share(crawler, record)
         poll.crawler = crawler
         self.active[source.name] = poll
+        self.hosts.add(host_of(source))
         poll.timer = self.reactor.callLater(poll.timeout, self._expire, poll)
         # Started as is, not through a CrawlerRunner: the runner would merge its settings (the
         # very template the crawler's were copied from) into the crawler's, about 300 settings
@@ -313,6 +330,7 @@ class CrawlEngine:
         """Free the poll's place, start the next, settle the poll in a closing thread (once)."""
         if self.active.get(poll.source.name) is poll:
             del self.active[poll.source.name]
+            self.hosts.discard(host_of(poll.source))
             self._pump()
             self.closing.submit(self._settle, poll)
 
@@ -379,6 +397,11 @@ def _open(session: Session, source: Source, now: datetime, *, if_due: bool) -> P
         return None
     validators = validators_for(session, [source.url]).get(source.url)
     return PollRecord(start_run(session, source.name, now), validators, health.last_complete_at)
+
+
+def host_of(source: Source) -> str:
+    """The host (and port) a source's crawl starts at, the unit of politeness across sources."""
+    return urlsplit(source.url).netloc.lower()
 
 
 def _close(crawler: Crawler, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,3 +92,39 @@ sources:
     assert (waiting.status, waiting.error) == ("skipped", "not due yet")
     assert forced.status == "ok"
     assert len(runs) == 2  # the skipped poll opened no run
+
+
+def test_one_poll_per_host_at_a_time(tmp_path: Path, demo_site: SiteServer) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"""\
+database: sqlite:///{tmp_path / "monitor.db"}
+rules: []
+crawl: {{page_timeout: 5s}}
+sources:
+  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
+  - {{name: sitemap, kind: sitemap, url: '{demo_site.url}/autoguide/news-sitemap.xml', allow_private: true}}
+  - {{name: listing, kind: listing, url: '{demo_site.url}/motorwire/industry/', allow_private: true,
+      follow: ['/motorwire/industry/\\d{{4}}/\\d{{2}}/[^/]+/$']}}
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    Database.open(config.database_url).close()
+    engine = CrawlEngine(config)
+    try:
+        results = engine.crawl(config.sources)
+    finally:
+        engine.stop()
+    assert all(result.ok for result in results), results
+    database = Database(config.database_url)
+    with database.transaction() as session:
+        runs = sorted(session.scalars(select(CrawlRun)), key=lambda run: run.started_at)
+    database.close()
+    assert len(runs) == 3
+    # The one demo host: the polls took turns. A run's end is written just after its crawl
+    # ended and the next poll started (a few ms); each crawl here takes far longer than that.
+    settled = timedelta(milliseconds=50)
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier.finished_at is not None
+        assert later.started_at >= earlier.finished_at - settled, (earlier.source, later.source)
