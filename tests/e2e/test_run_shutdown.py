@@ -7,6 +7,7 @@ the stop was asked for, and a crawl stopped by shutdown was recorded as ``failed
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,10 @@ def _runs(url: str) -> list[CrawlRun]:
 @pytest.mark.timeout(240)
 def test_sigterm_starts_no_queued_crawl_and_records_interrupted_runs(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'monitor.db'}"
-    with SiteServer(site_root()) as site:
+    with contextlib.ExitStack() as servers:
+        # A site each: the engine polls one source of a host at a time, and the point here is
+        # crawls running and queued at once.
+        sites = [servers.enter_context(SiteServer(site_root())) for _ in range(SOURCES)]
         sources = "".join(
             f"""
   - name: feed-{index}
@@ -47,7 +51,7 @@ def test_sigterm_starts_no_queued_crawl_and_records_interrupted_runs(tmp_path: P
     url: {site.url}/autoguide/feed.xml?copy={index}
     schedule: {{every: 1h, jitter: 0}}
     allow_private: true"""
-            for index in range(SOURCES)
+            for index, site in enumerate(sites)
         )
         config = tmp_path / "monitor.yaml"
         config.write_text(
