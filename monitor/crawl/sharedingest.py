@@ -39,37 +39,15 @@ from datetime import UTC, datetime
 
 from monitor.article import Article
 from monitor.config.model import Config, Source
-from monitor.crawl.ingest import BATCH, Counts, Ingester, Page, load_ruleset
+from monitor.crawl.ingest import BATCH, Counts, Ingester, Page
 from monitor.store.database import Database
 from monitor.store.runs import Failure, record_failures
-from monitor.watch.cache import fingerprint
-from monitor.watch.rules import RuleSet
+from monitor.watch.state import CurrentRules
 
 log = logging.getLogger(__name__)
 RULES_CHECK = 5.0  # seconds between looks at the rule files for changes
 PARENT_CHECK = 2.0  # seconds between a worker's checks that its parent is alive
 WORKER_DIED = "the ingest worker process died while parsing this page (killed, or out of memory?)"
-
-
-class Rules:
-    """The config's compiled rules, compiled again when the rule files' contents change."""
-
-    def __init__(self, config: Config, database: Database) -> None:
-        self.config = config
-        self.database = database
-        self.rules: RuleSet | None = None
-        self.key = ""
-        self.checked = 0.0
-
-    def current(self) -> RuleSet:
-        """The rules, looking at the files at most every ``RULES_CHECK`` seconds."""
-        now = time.monotonic()
-        if self.rules is None or now - self.checked >= RULES_CHECK:
-            self.checked = now
-            key = fingerprint(list(self.config.rule_paths))
-            if self.rules is None or key != self.key:
-                self.rules, self.key = load_ruleset(self.config, self.database), key
-        return self.rules
 
 
 @dataclass(eq=False, slots=True)
@@ -114,7 +92,7 @@ class SharedIngest:
         self.config = config
         self.database = database
         self.workers = max(0, config.crawl.workers if workers is None else workers)
-        self.rules = Rules(config, database)
+        self.rules = CurrentRules(database, config.rule_paths, RULES_CHECK)
         self.lock = threading.RLock()  # a pool's shutdown calls its jobs' callbacks, which take it
         self.idle = threading.Condition(self.lock)
         self.pool: Executor | None = self._new_pool() if self.workers else None
@@ -122,6 +100,7 @@ class SharedIngest:
         self.open: OrderedDict[int, _Batch] = OrderedDict()  # by crawl run, oldest first
         self.busy = 0  # batches in the worker processes
         self.busy_here = 0  # batches in this process's thread (0 or 1)
+        self.queued = 0  # pages in the open batches
 
     def _new_pool(self) -> Executor:
         return ProcessPoolExecutor(
@@ -139,13 +118,14 @@ class SharedIngest:
             if batch is None:
                 batch = self.open[run_id] = _Batch(source, run_id)
             batch.jobs.append((pages, future))
+            self.queued += len(pages)
             self._pump()
         return future
 
     def waiting(self) -> int:
         """Pages waiting for a worker or the thread."""
         with self.lock:
-            return sum(len(batch.pages) for batch in self.open.values())
+            return self.queued
 
     def _pump(self) -> None:
         """Start the open batches that have a free place. Holds ``self.lock``."""
@@ -153,7 +133,7 @@ class SharedIngest:
             if self.busy < self.workers:
                 self.busy += 1
                 self._to_workers(self._take(), tries=2)
-            elif self.busy_here == 0 and (not self.workers or self.waiting() >= BATCH):
+            elif self.busy_here == 0 and (not self.workers or self.queued >= BATCH):
                 # The thread takes a share only while a full batch waits for busy workers:
                 # a queue that grows here would hold pages the workers could have taken.
                 self.busy_here += 1
@@ -166,10 +146,11 @@ class SharedIngest:
         run_id, batch = self.open.popitem(last=False)
         taken = _Batch(batch.source, run_id)
         count = 0
-        while batch.jobs and (count < BATCH or not taken.jobs):
+        while batch.jobs and count < BATCH:
             pages, future = batch.jobs.pop(0)
             taken.jobs.append((pages, future))
             count += len(pages)
+        self.queued -= count
         if batch.jobs:
             self.open[run_id] = batch
             self.open.move_to_end(run_id, last=False)
@@ -295,7 +276,7 @@ class SharedIngest:
 # -- in a worker process -------------------------------------------------------------------
 _worker_config: Config | None = None
 _worker_database: Database | None = None
-_worker_rules: Rules | None = None
+_worker_rules: CurrentRules | None = None
 
 
 def _start_worker(config: Config) -> None:
@@ -304,7 +285,7 @@ def _start_worker(config: Config) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_config = config
     _worker_database = Database(config.database_url)  # the engine checked the schema
-    _worker_rules = Rules(config, _worker_database)
+    _worker_rules = CurrentRules(_worker_database, config.rule_paths, RULES_CHECK)
     _worker_rules.current()
     threading.Thread(target=_watch_parent, name="monitor-parent-watch", daemon=True).start()
 

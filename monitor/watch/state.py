@@ -14,6 +14,7 @@ set costs one primary-key read), and read only when a file is broken
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from monitor.errors import ConfigError, RuleError, quoted
 from monitor.store.database import Database
 from monitor.store.dialects import dialect_insert
 from monitor.store.models import RuleSnapshot
-from monitor.watch.cache import load_cached, snapshot
+from monitor.watch.cache import fingerprint, load_cached, snapshot
 from monitor.watch.rules import Rule, RuleSet, keep_last_good, usable
 
 log = logging.getLogger(__name__)
@@ -92,3 +93,35 @@ def _load(database: Database) -> RuleSet | None:
             log.warning("stored rule %s not usable by this version", quoted(row.get("name")))
     known = {name: tuple(aliases) for name, aliases in entities.items()}
     return RuleSet(usable(rules, known), known)
+
+
+class CurrentRules:
+    """The running rules of some rule files, read again when the files' contents change.
+
+    For a long-lived process (the crawl engine's ingest, the desk): the files are hashed
+    (``monitor.watch.cache.fingerprint``) at most every ``check_every`` seconds, not at each
+    use, and read again (``running_rules``: a broken file runs in its last good version,
+    logged) only when that hash changes.
+    """
+
+    def __init__(self, database: Database, paths: Iterable[Path], check_every: float) -> None:
+        self.database = database
+        self.paths = list(paths)
+        self.check_every = check_every
+        self.rules: RuleSet | None = None
+        self.key = ""
+        self.checked = float("-inf")
+
+    def current(self) -> RuleSet:
+        """The rules as the files were at most ``check_every`` seconds ago."""
+        now = time.monotonic()
+        if self.rules is not None and now - self.checked < self.check_every:
+            return self.rules
+        self.checked = now
+        key = fingerprint(self.paths)
+        if self.rules is None or key != self.key:
+            self.rules, errors = running_rules(self.database, self.paths)
+            self.key = key
+            for error in errors:
+                log.error("rule file broken, its last good version runs: %s", error)
+        return self.rules

@@ -22,8 +22,9 @@ from monitor.config.model import Config
 from monitor.errors import ConfigError
 from monitor.store.database import Database
 from monitor.store.desk import has_tokens
+from monitor.watch.state import CurrentRules
 from monitor.web import access, admin, api, feeds, pages, render
-from monitor.web.desk import Desk, RuleBook, WebSettings
+from monitor.web.desk import RULES_CHECK, Desk, WebSettings
 from monitor.web.security import CSRF_COOKIE, check_password_hash, is_loopback, new_csrf
 
 HERE = Path(__file__).parent
@@ -54,7 +55,9 @@ def create_app(config: Config, database: Database, settings: WebSettings | None 
     templates.env.filters["snippet"] = render.snippet_html
     templates.env.filters["plain"] = render.snippet_text
     templates.env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else "-"
-    app.state.desk = Desk(config, database, settings, RuleBook(config, database), templates)
+    app.state.desk = Desk(
+        config, database, settings, CurrentRules(database, config.rule_paths, RULES_CHECK), templates
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.middleware("http")

@@ -21,10 +21,10 @@ from fastapi.templating import Jinja2Templates
 
 from monitor.config.model import Config
 from monitor.store.database import Database
-from monitor.watch.cache import fingerprint
-from monitor.watch.rules import RuleSet
-from monitor.watch.state import running_rules
+from monitor.watch.state import CurrentRules
 from monitor.web.security import is_loopback
+
+RULES_CHECK = 2.0  # seconds between hashes of the rules files: not on every request of a page
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,35 +49,6 @@ class WebSettings:
         return f"http://{host}:{self.port}/"
 
 
-class RuleBook:
-    """The loaded rules, read again when the contents of a rules file change.
-
-    The files are hashed at most every ``CHECK_EVERY`` seconds, as the crawl engine does,
-    not on every request of a page that shows rules.
-    """
-
-    CHECK_EVERY = 2.0
-
-    def __init__(self, config: Config, database: Database) -> None:
-        self._config = config
-        self._database = database
-        self._key: str | None = None
-        self._checked = float("-inf")
-        self._rules = RuleSet()
-
-    def current(self) -> RuleSet:
-        """The rules as the files were at most ``CHECK_EVERY`` seconds ago."""
-        now = time.monotonic()
-        if now - self._checked < self.CHECK_EVERY:
-            return self._rules
-        self._checked = now
-        key = fingerprint(list(self._config.rule_paths))
-        if key != self._key:
-            self._rules, _errors = running_rules(self._database, self._config.rule_paths)
-            self._key = key
-        return self._rules
-
-
 @dataclass(slots=True)
 class Desk:
     """What every route needs: the configuration, the database, the rules, the templates."""
@@ -85,7 +56,7 @@ class Desk:
     config: Config
     database: Database
     settings: WebSettings
-    rules: RuleBook
+    rules: CurrentRules
     templates: Jinja2Templates
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 

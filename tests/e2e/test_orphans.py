@@ -67,24 +67,39 @@ def _crawl_children(config: Path) -> list[int]:
     return found
 
 
+def _slow_crawl(site: FaultServer, config: Path, *options: str, stderr: int) -> subprocess.Popen[bytes]:
+    """`monitor crawl` of 80 pages that take a second each, returned once its third is asked for."""
+    site.feed_paths = ["/news/ok-1.html"] + [f"/news/slow.html?n={n}" for n in range(80)]
+    crawl = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--config",
+            str(config),
+            "crawl",
+            *options,
+            "--no-dispatch",
+            "faults",
+        ],
+        stdout=subprocess.DEVNULL,  # nobody reads it: a full pipe must not stall the crawl
+        stderr=stderr,
+        env=monitor_env(),
+    )
+    deadline = time.monotonic() + 90
+    while site.count("/news/slow.html") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert site.count("/news/slow.html") >= 3, "the crawl never got going"
+    return crawl
+
+
 @pytest.mark.timeout(180)
 def test_killing_monitor_crawl_stops_its_crawl_child(tmp_path: Path) -> None:
     with FaultServer() as site:
-        # 80 pages that take a second each: the crawl outlasts the test unless it stops.
-        site.feed_paths = ["/news/ok-1.html"] + [f"/news/slow.html?n={n}" for n in range(80)]
+        # The crawl outlasts the test unless it stops.
         config = _config(tmp_path, site, page_timeout="30s")
         url = load_config(config, environ={}).database_url
-        command = ["crawl", "--processes", "--no-dispatch", "faults"]
-        parent = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), *command],
-            stdout=subprocess.DEVNULL,  # nobody reads it: a full pipe must not stall the crawl
-            stderr=subprocess.DEVNULL,
-            env=monitor_env(),
-        )
-        deadline = time.monotonic() + 90
-        while site.count("/news/slow.html") < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert site.count("/news/slow.html") >= 3, "the crawl never got going"
+        parent = _slow_crawl(site, config, "--processes", stderr=subprocess.DEVNULL)
         assert _crawl_children(config), "no crawl child found"
         parent.send_signal(signal.SIGKILL)  # the parent only: the child has its own session
         parent.wait()
@@ -101,19 +116,9 @@ def test_killing_monitor_crawl_stops_its_crawl_child(tmp_path: Path) -> None:
 @pytest.mark.timeout(180)
 def test_sigterm_stops_an_in_process_crawl_and_records_it_interrupted(tmp_path: Path) -> None:
     with FaultServer() as site:
-        site.feed_paths = ["/news/ok-1.html"] + [f"/news/slow.html?n={n}" for n in range(80)]
         config = _config(tmp_path, site, page_timeout="30s")
         url = load_config(config, environ={}).database_url
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "crawl", "--no-dispatch", "faults"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=monitor_env(),
-        )
-        deadline = time.monotonic() + 90
-        while site.count("/news/slow.html") < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert site.count("/news/slow.html") >= 3, "the crawl never got going"
+        crawl = _slow_crawl(site, config, stderr=subprocess.PIPE)
         assert _crawl_children(config) == [], "the default crawl started a child process"
         crawl.send_signal(signal.SIGTERM)
         _, stderr = crawl.communicate(timeout=60)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from monitor.config.model import load_config
+from monitor.config.model import Config, load_config
 from monitor.crawl.engine import CrawlEngine
 from monitor.demo.server import SiteServer
 from monitor.store.database import Database
@@ -17,23 +17,30 @@ from monitor.store.models import CrawlRun, SourceHealth
 ROOT = Path(__file__).parents[2]
 
 
-def test_polls_run_in_one_engine_with_their_own_runs_and_health(
-    tmp_path: Path, demo_site: SiteServer
-) -> None:
+def _config(tmp_path: Path, sources: str, *, rules: str = f"['{ROOT / 'rules'}']", crawl: str = "") -> Config:
+    """A migrated SQLite database and a config with ``sources`` (YAML list items)."""
     path = tmp_path / "monitor.yaml"
+    crawl_line = f"crawl: {crawl}\n" if crawl else ""
     path.write_text(
-        f"""\
-database: sqlite:///{tmp_path / "monitor.db"}
-rules: ['{ROOT / "rules"}']
-crawl: {{page_timeout: 5s}}
-sources:
-  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
-  - {{name: down, kind: feed, url: 'http://127.0.0.1:9/feed.xml', allow_private: true}}
-""",
+        f"database: sqlite:///{tmp_path / 'monitor.db'}\nrules: {rules}\n{crawl_line}sources:\n{sources}",
         encoding="utf-8",
     )
     config = load_config(path, environ={})
     Database.open(config.database_url).close()
+    return config
+
+
+def test_polls_run_in_one_engine_with_their_own_runs_and_health(
+    tmp_path: Path, demo_site: SiteServer
+) -> None:
+    config = _config(
+        tmp_path,
+        f"""\
+  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
+  - {{name: down, kind: feed, url: 'http://127.0.0.1:9/feed.xml', allow_private: true}}
+""",
+        crawl="{page_timeout: 5s}",
+    )
     engine = CrawlEngine(config)
     try:
         first = {result.source: result for result in engine.crawl(config.sources)}
@@ -64,19 +71,12 @@ sources:
 def test_a_poll_asked_for_if_due_is_skipped_without_a_run_while_the_source_is_not_due(
     tmp_path: Path, demo_site: SiteServer
 ) -> None:
-    path = tmp_path / "monitor.yaml"
-    path.write_text(
-        f"""\
-database: sqlite:///{tmp_path / "monitor.db"}
-rules: ['{ROOT / "rules"}']
-sources:
-  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
-""",
-        encoding="utf-8",
+    config = _config(
+        tmp_path,
+        f"  - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}\n",
     )
-    config = load_config(path, environ={})
     source = config.source("feed")
-    database = Database.open(config.database_url)
+    database = Database(config.database_url)
     engine = CrawlEngine(config)
     try:
         assert engine.submit(source, if_due=True).result(timeout=60).status == "ok"  # no health yet: due
@@ -95,22 +95,17 @@ sources:
 
 
 def test_one_poll_per_host_at_a_time(tmp_path: Path, demo_site: SiteServer) -> None:
-    path = tmp_path / "monitor.yaml"
-    path.write_text(
+    config = _config(
+        tmp_path,
         f"""\
-database: sqlite:///{tmp_path / "monitor.db"}
-rules: []
-crawl: {{page_timeout: 5s}}
-sources:
   - {{name: feed, kind: feed, url: '{demo_site.url}/autoguide/feed.xml', allow_private: true}}
   - {{name: sitemap, kind: sitemap, url: '{demo_site.url}/autoguide/news-sitemap.xml', allow_private: true}}
   - {{name: listing, kind: listing, url: '{demo_site.url}/motorwire/industry/', allow_private: true,
       follow: ['/motorwire/industry/\\d{{4}}/\\d{{2}}/[^/]+/$']}}
 """,
-        encoding="utf-8",
+        rules="[]",
+        crawl="{page_timeout: 5s}",
     )
-    config = load_config(path, environ={})
-    Database.open(config.database_url).close()
     engine = CrawlEngine(config)
     try:
         results = engine.crawl(config.sources)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from monitor.config.model import Config, load_config
+from monitor.config.model import Config, Source, load_config
 from monitor.crawl.engine import CrawlEngine
 from monitor.crawl.ingest import Page
 from monitor.crawl.sharedingest import SharedIngest
@@ -78,6 +80,27 @@ def test_worker_processes_store_and_match_what_the_thread_does(tmp_path: Path, d
     assert results[2] == results[0]
 
 
+@contextlib.contextmanager
+def _ingest(tmp_path: Path, name: str, workers: int) -> Iterator[tuple[SharedIngest, Source, int]]:
+    """A ``SharedIngest`` on a fresh database, the source ``feed`` and a crawl run of it."""
+    config = _config(tmp_path, name, workers)
+    database = Database(config.database_url)
+    ingest = SharedIngest(config, database)
+    try:
+        with database.transaction() as session:
+            run_id = start_run(session, "feed", datetime.now(UTC))
+        yield ingest, config.source("feed"), run_id
+    finally:
+        ingest.close()
+        database.close()
+
+
+def _copies(path: Path, count: int) -> list[Page]:
+    """``count`` pages of ``path``'s article at distinct addresses."""
+    body = path.read_bytes()
+    return [Page(f"http://127.0.0.1:9/copy-{n}.html", body) for n in range(count)]
+
+
 def _worker_pids(ingest: SharedIngest) -> list[int]:
     processes = getattr(ingest.pool, "_processes", None) or {}
     return list(processes)
@@ -85,13 +108,7 @@ def _worker_pids(ingest: SharedIngest) -> list[int]:
 
 @pytest.mark.timeout(120)
 def test_a_killed_worker_is_replaced_and_its_page_tried_again(tmp_path: Path) -> None:
-    config = _config(tmp_path, "killed", 1)
-    database = Database(config.database_url)
-    ingest = SharedIngest(config, database)
-    try:
-        with database.transaction() as session:
-            run_id = start_run(session, "feed", datetime.now(UTC))
-        source = config.source("feed")
+    with _ingest(tmp_path, "killed", 1) as (ingest, source, run_id):
         first = ingest.submit(source, run_id, [_page(MICRA)]).result(timeout=60)
         assert first.stored == 1
         (pid,) = _worker_pids(ingest)
@@ -101,25 +118,15 @@ def test_a_killed_worker_is_replaced_and_its_page_tried_again(tmp_path: Path) ->
         assert again.stored == 1, again  # sent to a new worker, not lost
         assert again.alerts >= 1
         assert _worker_pids(ingest) != [pid]
-    finally:
-        ingest.close()
-        database.close()
-    urls, matches = _stored(config)
+    urls, matches = _stored(ingest.config)
     assert len(urls) == 2
     assert any("daimler-renault" in url for url, _ in matches)
 
 
 @pytest.mark.timeout(120)
 def test_pages_in_a_worker_that_dies_are_tried_again_in_a_new_one(tmp_path: Path) -> None:
-    config = _config(tmp_path, "inflight", 1)
-    database = Database(config.database_url)
-    ingest = SharedIngest(config, database)
-    body = MICRA.read_bytes()
-    pages = [Page(f"http://127.0.0.1:9/copy-{n}.html", body) for n in range(150)]
-    try:
-        with database.transaction() as session:
-            run_id = start_run(session, "feed", datetime.now(UTC))
-        source = config.source("feed")
+    pages = _copies(MICRA, 150)
+    with _ingest(tmp_path, "inflight", 1) as (ingest, source, run_id):
         assert ingest.submit(source, run_id, [_page(ALLIANCE)]).result(timeout=60).stored == 1
         (pid,) = _worker_pids(ingest)
         busy = ingest.submit(source, run_id, pages)
@@ -127,9 +134,6 @@ def test_pages_in_a_worker_that_dies_are_tried_again_in_a_new_one(tmp_path: Path
         assert not busy.done()
         os.kill(pid, signal.SIGKILL)
         counts = busy.result(timeout=90)
-    finally:
-        ingest.close()
-        database.close()
     assert counts.pages == len(pages)
     assert counts.stored == len(pages), counts  # all of them, from the new worker
     assert not counts.failed
@@ -137,22 +141,10 @@ def test_pages_in_a_worker_that_dies_are_tried_again_in_a_new_one(tmp_path: Path
 
 @pytest.mark.timeout(120)
 def test_waiting_pages_go_in_batches_and_this_process_takes_a_share(tmp_path: Path) -> None:
-    config = _config(tmp_path, "behind", 1)
-    database = Database(config.database_url)
-    ingest = SharedIngest(config, database)
-    body = MICRA.read_bytes()
-    try:
-        with database.transaction() as session:
-            run_id = start_run(session, "feed", datetime.now(UTC))
-        source = config.source("feed")
-        jobs = [
-            ingest.submit(source, run_id, [Page(f"http://127.0.0.1:9/{n}.html", body)]) for n in range(20)
-        ]
+    with _ingest(tmp_path, "behind", 1) as (ingest, source, run_id):
+        jobs = [ingest.submit(source, run_id, [page]) for page in _copies(MICRA, 20)]
         counts = [job.result(timeout=90) for job in jobs]
         assert ingest.here is not None  # the worker fell behind: this process took a share
-    finally:
-        ingest.close()
-        database.close()
     assert sum(count.stored for count in counts) == 20
     assert sum(count.pages for count in counts) == 20
     assert max(count.pages for count in counts) > 1  # pages that waited went together, in one transaction
